@@ -1,0 +1,25 @@
+package io.resilientws.autoconfigure;
+
+import io.resilientws.InvalidConfigurationException;
+
+import org.springframework.boot.diagnostics.AbstractFailureAnalyzer;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+
+/**
+ * Turns an invalid resilient-ws setting into a startup report that names the property and the fix,
+ * instead of a stack trace.
+ */
+class InvalidConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<InvalidConfigurationException> {
+
+	@Override
+	protected FailureAnalysis analyze(Throwable rootFailure, InvalidConfigurationException cause) {
+		String description = (cause.getValue() != null)
+				? "The resilient-ws property '" + cause.getProperty() + "' has the invalid value '" + cause.getValue()
+						+ "'."
+				: "The resilient-ws property '" + cause.getProperty() + "' is not set.";
+		String action = "Update your application's configuration: '" + cause.getProperty() + "' must "
+				+ cause.getRequirement() + ".";
+		return new FailureAnalysis(description, action, cause);
+	}
+
+}

@@ -1,0 +1,59 @@
+package io.resilientws.client;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.Executor;
+
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+
+/**
+ * Runs tasks one at a time, in submission order, on a shared pool: one connection's callbacks keep
+ * their order without the connection owning a thread.
+ */
+final class SerialExecutor implements Executor {
+
+	private static final Log logger = LogFactory.getLog(SerialExecutor.class);
+
+	private final Executor pool;
+
+	// Guarded by this.
+	private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
+
+	private boolean scheduled;
+
+	SerialExecutor(Executor pool) {
+		this.pool = pool;
+	}
+
+	@Override
+	public void execute(Runnable task) {
+		synchronized (this) {
+			this.tasks.add(task);
+			if (this.scheduled) {
+				return;
+			}
+			this.scheduled = true;
+		}
+		this.pool.execute(this::runAll);
+	}
+
+	private void runAll() {
+		while (true) {
+			Runnable next;
+			synchronized (this) {
+				next = this.tasks.poll();
+				if (next == null) {
+					this.scheduled = false;
+					return;
+				}
+			}
+			try {
+				next.run();
+			}
+			catch (Throwable ex) {
+				logger.error("Callback failed", ex);
+			}
+		}
+	}
+
+}

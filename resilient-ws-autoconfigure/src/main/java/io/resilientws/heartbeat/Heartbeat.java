@@ -1,0 +1,150 @@
+package io.resilientws.heartbeat;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.ScheduledFuture;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.scheduling.TaskScheduler;
+
+/**
+ * The liveness check of one connection, run on a scheduler shared by all connections.
+ * <p>
+ * Every {@code interval} a ping goes out; {@code timeout} later one task looks whether anything proving
+ * life has arrived since. Reads only record a timestamp, so a busy connection costs no more than an
+ * idle one, and there is never more than one pending task per connection. After {@code maxMissed}
+ * consecutive unanswered pings the peer is declared dead, so a silent loss is noticed within
+ * {@code maxMissed × interval + timeout} of the last sign of life.
+ */
+public final class Heartbeat {
+
+	/** The connection side of a heartbeat. Calls come from the scheduler thread and must not block. */
+	public interface Peer {
+
+		void sendPing();
+
+		/** The peer missed too many pings; {@code description} says how many and since when. */
+		void declareDead(String description);
+
+	}
+
+	private final HeartbeatSettings settings;
+
+	private final TaskScheduler scheduler;
+
+	private final Clock clock;
+
+	private final Peer peer;
+
+	// Guarded by this.
+
+	/** When the current ping went out, null before the first. */
+	private @Nullable Instant pingSentAt;
+
+	/** The latest sign of life (a pong, or any frame if that counts). */
+	private Instant lastLifeAt;
+
+	private int missed;
+
+	private long answeredPings;
+
+	private @Nullable Duration lastRoundTrip;
+
+	private @Nullable ScheduledFuture<?> task;
+
+	private boolean running;
+
+	public Heartbeat(HeartbeatSettings settings, TaskScheduler scheduler, Peer peer) {
+		this.settings = settings;
+		this.scheduler = scheduler;
+		this.clock = scheduler.getClock();
+		this.peer = peer;
+		this.lastLifeAt = this.clock.instant();
+	}
+
+	/** Starts pinging; the first ping goes out one interval from now. */
+	public synchronized void start() {
+		if (!this.settings.enabled() || this.running) {
+			return;
+		}
+		this.running = true;
+		this.lastLifeAt = this.clock.instant();
+		this.task = this.scheduler.schedule(this::ping, this.lastLifeAt.plus(this.settings.interval()));
+	}
+
+	public synchronized void stop() {
+		this.running = false;
+		if (this.task != null) {
+			this.task.cancel(false);
+			this.task = null;
+		}
+	}
+
+	/** Any inbound frame: proves life only when the settings say so. */
+	public void frameReceived() {
+		if (this.settings.anyFrameCounts()) {
+			lifeSeen();
+		}
+	}
+
+	/** A pong (or, in text mode, the expected pong text): always proves life. */
+	public synchronized void pongReceived() {
+		Instant now = this.clock.instant();
+		if (this.pingSentAt != null && !this.lastLifeAt.isAfter(this.pingSentAt)) {
+			this.lastRoundTrip = Duration.between(this.pingSentAt, now);
+		}
+		this.lastLifeAt = now;
+	}
+
+	private synchronized void lifeSeen() {
+		this.lastLifeAt = this.clock.instant();
+	}
+
+	/** The round trip of the latest answered ping, null before the first answer. */
+	public synchronized @Nullable Duration lastRoundTrip() {
+		return this.lastRoundTrip;
+	}
+
+	private void ping() {
+		synchronized (this) {
+			if (!this.running) {
+				return;
+			}
+			this.pingSentAt = this.clock.instant();
+			this.task = this.scheduler.schedule(this::check, this.pingSentAt.plus(this.settings.timeout()));
+		}
+		this.peer.sendPing();
+	}
+
+	private void check() {
+		String death;
+		synchronized (this) {
+			if (!this.running || this.pingSentAt == null) {
+				return;
+			}
+			if (this.lastLifeAt.isAfter(this.pingSentAt) || this.lastLifeAt.equals(this.pingSentAt)) {
+				this.missed = 0;
+				this.answeredPings++;
+			}
+			else {
+				this.missed++;
+			}
+			if (this.missed < this.settings.maxMissed()) {
+				Instant now = this.clock.instant();
+				Instant nextPing = this.pingSentAt.plus(this.settings.interval());
+				this.task = this.scheduler.schedule(this::ping, nextPing.isBefore(now) ? now : nextPing);
+				return;
+			}
+			this.running = false;
+			this.task = null;
+			death = "no " + ((this.settings.mode() == HeartbeatMode.TEXT) ? "heartbeat reply" : "pong") + " within "
+					+ this.settings.timeout().toMillis() + " ms (" + this.missed + " consecutive missed) after "
+					+ this.answeredPings + " answered pings; last sign of life " + Duration.between(this.lastLifeAt,
+							this.clock.instant()).toMillis() + " ms ago";
+		}
+		this.peer.declareDead(death);
+	}
+
+}

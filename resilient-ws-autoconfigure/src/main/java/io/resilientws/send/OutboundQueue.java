@@ -1,0 +1,428 @@
+package io.resilientws.send;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.scheduling.TaskScheduler;
+
+/**
+ * One connection's outgoing data messages: bounded in bytes, written one at a time, in order.
+ * <p>
+ * A send never writes on the caller's thread beyond handing the first message to the non-blocking
+ * {@link MessageWriter}; the completion of each write starts the next. While no writer is attached
+ * (the connection is not open) messages wait, and {@link #detach(SendFailure)} decides whether they
+ * keep waiting for the next connection or fail.
+ * <p>
+ * Delivery futures are completed on the {@code completions} executor, in order, never on the thread
+ * that writes or holds a lock: a sender's callback may send again, block or close the connection
+ * without stalling the send path. This also lets owners call the queue while holding their own lock.
+ */
+public final class OutboundQueue {
+
+	/** Told about every message that is not delivered, for meters and events. */
+	public interface Observer {
+
+		void undelivered(SendFailure reason);
+
+		/** The buffer overflowed under {@link OverflowPolicy#CLOSE}: the owner should close the connection. */
+		void overflowClose();
+
+	}
+
+	private final SendLimits limits;
+
+	private final TaskScheduler scheduler;
+
+	private final Observer observer;
+
+	private final Executor completions;
+
+	// One lock guards every field below; it is never held while a writer or a future callback runs.
+	private final ReentrantLock lock = new ReentrantLock();
+
+	/** Signalled whenever bytes leave the buffer or the queue closes, for senders blocked under BLOCK. */
+	private final Condition roomMade = this.lock.newCondition();
+
+	/** Messages accepted and not yet handed to the writer, oldest first. */
+	private final ArrayDeque<OutboundMessage> queue = new ArrayDeque<>();
+
+	/** Bytes of queued messages plus the one being written: the browser's {@code bufferedAmount}. */
+	private long bufferedBytes;
+
+	/** The message whose write has not completed yet; at most one. */
+	private @Nullable OutboundMessage inFlight;
+
+	/** Where messages go; null while the connection is not open. */
+	private @Nullable MessageWriter writer;
+
+	/** Set for good by {@link #close}: nothing is accepted any more. */
+	private @Nullable SendFailure closedWith;
+
+	/** Whether a thread is in the drain loop; others only ask it to go round again. */
+	private boolean draining;
+
+	private boolean drainAgain;
+
+	/** Whether a wake-up for the rate limiter is already scheduled. */
+	private boolean rateWakeUpScheduled;
+
+	private final @Nullable RateLimiter rateLimiter;
+
+	private final List<CompletableFuture<Void>> drainedWaiters = new ArrayList<>();
+
+	public OutboundQueue(SendLimits limits, TaskScheduler scheduler, Executor completions, Observer observer) {
+		this.limits = limits;
+		this.completions = completions;
+		this.scheduler = scheduler;
+		this.observer = observer;
+		this.rateLimiter = limits.rateLimited()
+				? new RateLimiter(limits.messagesPerSecond(), limits.burst(), scheduler.getClock()) : null;
+	}
+
+	/** Offers a message; returns at once except under BLOCK with a full buffer. */
+	public SendResult offer(OutboundMessage message) {
+		List<OutboundMessage> evicted = new ArrayList<>();
+		SendResult result;
+		boolean overflowClose = false;
+		this.lock.lock();
+		try {
+			result = admit(message, evicted);
+			if (result == null) {
+				this.queue.addLast(message);
+				this.bufferedBytes += message.size();
+				result = SendResult.accepted(message.delivery);
+			}
+			else {
+				overflowClose = this.limits.overflow() == OverflowPolicy.CLOSE
+						&& result.rejection().orElse(null) == SendFailure.BUFFER_FULL;
+			}
+		}
+		finally {
+			this.lock.unlock();
+		}
+		evicted.forEach((dropped) -> fail(dropped, SendFailure.DROPPED_OLDEST, null));
+		if (!result.isAccepted()) {
+			this.observer.undelivered(result.rejection().orElseThrow());
+		}
+		if (overflowClose) {
+			this.observer.overflowClose();
+		}
+		drain();
+		return result;
+	}
+
+	/**
+	 * Puts a small message ahead of all queued ones, whatever the limit (application-level heartbeats:
+	 * they must not wait behind the data they are meant to see past).
+	 */
+	public void offerFirst(OutboundMessage message) {
+		this.lock.lock();
+		try {
+			if (this.closedWith != null) {
+				return;
+			}
+			this.queue.addFirst(message);
+			this.bufferedBytes += message.size();
+		}
+		finally {
+			this.lock.unlock();
+		}
+		drain();
+	}
+
+	// Called under the lock. Returns null when the message may be queued, else the rejection.
+	private @Nullable SendResult admit(OutboundMessage message, List<OutboundMessage> evicted) {
+		if (this.closedWith != null) {
+			return SendResult.rejected(this.closedWith);
+		}
+		if (message.size() > this.limits.bufferLimit()) {
+			return SendResult.rejected(SendFailure.MESSAGE_TOO_LARGE);
+		}
+		long waitNanos = this.limits.blockTimeout().toNanos();
+		while (this.bufferedBytes + message.size() > this.limits.bufferLimit()) {
+			switch (this.limits.overflow()) {
+				case REJECT, CLOSE -> {
+					return SendResult.rejected(SendFailure.BUFFER_FULL);
+				}
+				case DROP_OLDEST -> {
+					OutboundMessage oldest = this.queue.pollFirst();
+					if (oldest == null) {
+						// Only the message being written holds the space; it cannot be taken back.
+						return SendResult.rejected(SendFailure.BUFFER_FULL);
+					}
+					this.bufferedBytes -= oldest.size();
+					evicted.add(oldest);
+				}
+				case BLOCK -> {
+					if (waitNanos <= 0) {
+						return SendResult.rejected(SendFailure.BLOCK_TIMEOUT);
+					}
+					try {
+						waitNanos = this.roomMade.awaitNanos(waitNanos);
+					}
+					catch (InterruptedException ex) {
+						Thread.currentThread().interrupt();
+						return SendResult.rejected(SendFailure.INTERRUPTED);
+					}
+					if (this.closedWith != null) {
+						return SendResult.rejected(this.closedWith);
+					}
+				}
+			}
+		}
+		return null;
+	}
+
+	/** Starts writing through {@code writer}: the connection is open. */
+	public void attach(MessageWriter writer) {
+		this.lock.lock();
+		try {
+			if (this.closedWith != null) {
+				return;
+			}
+			this.writer = writer;
+		}
+		finally {
+			this.lock.unlock();
+		}
+		drain();
+	}
+
+	/**
+	 * Stops writing: the connection is gone. The message being written is left to its write's outcome;
+	 * queued messages keep waiting for the next {@link #attach} when {@code failQueuedWith} is null, or
+	 * fail with it.
+	 */
+	public void detach(@Nullable SendFailure failQueuedWith) {
+		List<OutboundMessage> failed = new ArrayList<>();
+		this.lock.lock();
+		try {
+			this.writer = null;
+			if (this.inFlight != null) {
+				// Its write belongs to the dead transport; free its bytes now, let the write report its fate.
+				this.bufferedBytes -= this.inFlight.size();
+				this.inFlight = null;
+			}
+			if (failQueuedWith != null) {
+				failed.addAll(takeAllQueued());
+			}
+			this.roomMade.signalAll();
+		}
+		finally {
+			this.lock.unlock();
+		}
+		failed.forEach((message) -> fail(message, failQueuedWith, null));
+		completeDrainedWaiters();
+	}
+
+	/** Closes for good: queued messages fail with {@code reason}, later sends are rejected with it. */
+	public void close(SendFailure reason) {
+		List<OutboundMessage> failed;
+		this.lock.lock();
+		try {
+			if (this.closedWith == null) {
+				this.closedWith = reason;
+			}
+			this.writer = null;
+			failed = takeAllQueued();
+			this.roomMade.signalAll();
+		}
+		finally {
+			this.lock.unlock();
+		}
+		failed.forEach((message) -> fail(message, reason, null));
+		completeDrainedWaiters();
+	}
+
+	/** Accepts messages again after {@link #close}: the connection was started again. */
+	public void reopen() {
+		this.lock.lock();
+		try {
+			this.closedWith = null;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** Completes when nothing is queued or being written, or when the queue is detached or closed. */
+	public CompletableFuture<Void> whenDrained() {
+		CompletableFuture<Void> waiter = new CompletableFuture<>();
+		this.lock.lock();
+		try {
+			this.drainedWaiters.add(waiter);
+		}
+		finally {
+			this.lock.unlock();
+		}
+		completeDrainedWaiters();
+		return waiter;
+	}
+
+	/** Bytes accepted but not yet written. */
+	public long bufferedBytes() {
+		this.lock.lock();
+		try {
+			return this.bufferedBytes;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** Messages accepted and not yet written (including the one being written). */
+	public int queuedMessages() {
+		this.lock.lock();
+		try {
+			return this.queue.size() + ((this.inFlight != null) ? 1 : 0);
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	private List<OutboundMessage> takeAllQueued() {
+		List<OutboundMessage> taken = new ArrayList<>(this.queue);
+		this.queue.clear();
+		for (OutboundMessage message : taken) {
+			this.bufferedBytes -= message.size();
+		}
+		return taken;
+	}
+
+	// Writes queued messages one at a time. A write that completes on the calling thread re-enters
+	// here; instead of recursing it sets drainAgain, and the thread already in the loop goes on.
+	private void drain() {
+		this.lock.lock();
+		try {
+			if (this.draining) {
+				this.drainAgain = true;
+				return;
+			}
+			this.draining = true;
+		}
+		finally {
+			this.lock.unlock();
+		}
+		while (true) {
+			OutboundMessage next;
+			MessageWriter target;
+			this.lock.lock();
+			try {
+				this.drainAgain = false;
+				next = takeNextWritable();
+				target = this.writer;
+				if (next == null || target == null) {
+					if (!this.drainAgain) {
+						this.draining = false;
+						break;
+					}
+					continue;
+				}
+			}
+			finally {
+				this.lock.unlock();
+			}
+			write(target, next);
+		}
+		completeDrainedWaiters();
+	}
+
+	// Called under the lock.
+	private @Nullable OutboundMessage takeNextWritable() {
+		if (this.inFlight != null || this.writer == null || this.queue.isEmpty()) {
+			return null;
+		}
+		if (this.rateLimiter != null && !this.rateLimiter.tryAcquire()) {
+			scheduleRateWakeUp(this.rateLimiter.timeToNextToken());
+			return null;
+		}
+		this.inFlight = this.queue.pollFirst();
+		return this.inFlight;
+	}
+
+	private void scheduleRateWakeUp(Duration delay) {
+		if (!this.rateWakeUpScheduled) {
+			this.rateWakeUpScheduled = true;
+			this.scheduler.schedule(() -> {
+				this.lock.lock();
+				try {
+					this.rateWakeUpScheduled = false;
+				}
+				finally {
+					this.lock.unlock();
+				}
+				drain();
+			}, this.scheduler.getClock().instant().plus(delay));
+		}
+	}
+
+	private void write(MessageWriter target, OutboundMessage message) {
+		CompletableFuture<?> written;
+		try {
+			written = target.write(message);
+		}
+		catch (RuntimeException ex) {
+			written = CompletableFuture.failedFuture(ex);
+		}
+		written.whenComplete((ignored, failure) -> writeCompleted(message, failure));
+	}
+
+	private void writeCompleted(OutboundMessage message, @Nullable Throwable failure) {
+		this.lock.lock();
+		try {
+			if (this.inFlight == message) {
+				this.inFlight = null;
+				this.bufferedBytes -= message.size();
+				this.roomMade.signalAll();
+			}
+		}
+		finally {
+			this.lock.unlock();
+		}
+		if (failure == null) {
+			this.completions.execute(() -> message.delivery.complete(null));
+		}
+		else {
+			fail(message, SendFailure.WRITE_FAILED, failure);
+		}
+		drain();
+	}
+
+	private void fail(OutboundMessage message, SendFailure reason, @Nullable Throwable cause) {
+		this.observer.undelivered(reason);
+		this.completions.execute(
+				() -> message.delivery.completeExceptionally(new UndeliveredMessageException(reason, cause)));
+	}
+
+	private void completeDrainedWaiters() {
+		List<CompletableFuture<Void>> done;
+		this.lock.lock();
+		try {
+			boolean drained = (this.queue.isEmpty() && this.inFlight == null) || this.writer == null;
+			if (!drained || this.drainedWaiters.isEmpty()) {
+				return;
+			}
+			done = new ArrayList<>(this.drainedWaiters);
+			this.drainedWaiters.clear();
+		}
+		finally {
+			this.lock.unlock();
+		}
+		done.forEach((waiter) -> this.completions.execute(() -> waiter.complete(null)));
+	}
+
+	@Override
+	public String toString() {
+		return "OutboundQueue[buffered=" + bufferedBytes() + " bytes, limit=" + this.limits.bufferLimit() + "]";
+	}
+
+}

@@ -1,0 +1,37 @@
+package io.resilientws.send;
+
+/**
+ * Why a message was not delivered. Every message that is not written reaches its sender with one of
+ * these, either at once (a rejected {@link SendResult}) or later (its delivery future fails with
+ * {@link UndeliveredMessageException}).
+ */
+public enum SendFailure {
+
+	/** The send buffer was full and the overflow policy is REJECT (or CLOSE). */
+	BUFFER_FULL,
+
+	/** The message alone is larger than the whole send buffer; no policy could ever make room for it. */
+	MESSAGE_TOO_LARGE,
+
+	/** The message was queued, then evicted to make room for newer ones (policy DROP_OLDEST). */
+	DROPPED_OLDEST,
+
+	/** The sender waited {@code send.block-timeout} for room in the buffer and none came (policy BLOCK). */
+	BLOCK_TIMEOUT,
+
+	/** The connection was not open and messages are not held while disconnected. */
+	NOT_OPEN,
+
+	/** The connection was lost while the message was queued and messages are not held while disconnected. */
+	CONNECTION_LOST,
+
+	/** The connection was closed for good (local close, application stop, reconnects exhausted). */
+	CLOSED,
+
+	/** The transport failed while writing the message; the peer may or may not have received it. */
+	WRITE_FAILED,
+
+	/** The sending thread was interrupted while waiting for room (policy BLOCK). */
+	INTERRUPTED
+
+}

@@ -56,6 +56,10 @@ public final class Heartbeat {
 
 	private boolean running;
 
+	public HeartbeatSettings settings() {
+		return this.settings;
+	}
+
 	public Heartbeat(HeartbeatSettings settings, TaskScheduler scheduler, Peer peer) {
 		this.settings = settings;
 		this.scheduler = scheduler;

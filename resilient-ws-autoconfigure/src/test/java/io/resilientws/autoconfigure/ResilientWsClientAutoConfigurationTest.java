@@ -1,0 +1,270 @@
+package io.resilientws.autoconfigure;
+
+import java.time.Duration;
+
+import io.resilientws.InvalidConfigurationException;
+import io.resilientws.ResilientWsScheduler;
+import io.resilientws.client.ConnectionHandler;
+import io.resilientws.client.ConnectionRegistry;
+import io.resilientws.client.ConnectionState;
+import io.resilientws.client.ManagedConnection;
+import io.resilientws.send.OverflowPolicy;
+import org.junit.jupiter.api.Test;
+
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.scheduling.TaskScheduler;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ResilientWsClientAutoConfigurationTest {
+
+	private final ApplicationContextRunner runner = new ApplicationContextRunner()
+		.withConfiguration(AutoConfigurations.of(ResilientWsClientAutoConfiguration.class, SslAutoConfiguration.class))
+		.withPropertyValues("resilient-ws.client.defaults.auto-startup=false");
+
+	@Test
+	void runWithoutConnectionsProvidesAnEmptyRegistry() {
+		this.runner.run((context) -> {
+			assertThat(context).hasSingleBean(ConnectionRegistry.class).hasSingleBean(ResilientWsScheduler.class);
+			assertThat(context.getBean(ConnectionRegistry.class).all()).isEmpty();
+		});
+	}
+
+	@Test
+	void runDoesNotExposeItsSchedulerAsATaskScheduler() {
+		// Otherwise Boot would skip its own taskScheduler and run @Scheduled work on the heartbeat thread.
+		this.runner.run((context) -> assertThat(context).doesNotHaveBean(TaskScheduler.class));
+	}
+
+	@Test
+	void runWithAConnectionAppliesDefaultsThenItsOwnSettings() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.defaults.heartbeat.interval=7s",
+					"resilient-ws.client.defaults.send.buffer-limit=64KB",
+					"resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker",
+					"resilient-ws.client.connections.ticker.send.overflow=drop-oldest",
+					"resilient-ws.client.connections.ticker.reconnect.max-attempts=5")
+			.run((context) -> {
+				ManagedConnection ticker = context.getBean(ConnectionRegistry.class).get("ticker");
+				assertThat(ticker.state()).isEqualTo(ConnectionState.CLOSED);
+				assertThat(ticker.settings().heartbeat().interval()).isEqualTo(Duration.ofSeconds(7));
+				assertThat(ticker.settings().heartbeat().timeout()).isEqualTo(Duration.ofSeconds(10));
+				assertThat(ticker.settings().send().bufferLimit()).isEqualTo(64 * 1024);
+				assertThat(ticker.settings().send().overflow()).isEqualTo(OverflowPolicy.DROP_OLDEST);
+				assertThat(ticker.settings().reconnect().maxAttempts()).isEqualTo(5);
+			});
+	}
+
+	@Test
+	void runWhenUserDefinesARegistryBacksOff() {
+		this.runner.withUserConfiguration(OneHandler.class, OwnRegistry.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.run((context) -> {
+				assertThat(context).hasSingleBean(ConnectionRegistry.class);
+				assertThat(context.getBean(ConnectionRegistry.class)).isSameAs(OwnRegistry.REGISTRY);
+				assertThat(OwnRegistry.REGISTRY.find("ticker")).isEmpty();
+			});
+	}
+
+	@Test
+	void runWhenUserDefinesASchedulerUsesIt() {
+		this.runner.withUserConfiguration(OwnScheduler.class)
+			.run((context) -> assertThat(context.getBean(ResilientWsScheduler.class)).isSameAs(OwnScheduler.SCHEDULER));
+	}
+
+	@Test
+	void runWithHttpUrlFails() {
+		assertFailure("resilient-ws.client.connections.ticker.url=http://localhost:8080/ticker",
+				"resilient-ws.client.connections.ticker.url", "ws:// or wss://");
+	}
+
+	@Test
+	void runWithoutUrlFails() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.heartbeat.interval=5s")
+			.run((context) -> {
+				FailureAnalysis analysis = analysisOf(context.getStartupFailure());
+				assertThat(analysis.getDescription())
+					.isEqualTo("The resilient-ws property 'resilient-ws.client.connections.ticker.url' is not set.");
+				assertThat(analysis.getAction()).contains("be set to a ws:// or wss:// URL");
+			});
+	}
+
+	@Test
+	void runWithNegativeDurationFails() {
+		assertFailure("resilient-ws.client.connections.ticker.heartbeat.timeout=-1s",
+				"resilient-ws.client.connections.ticker.heartbeat.timeout", "positive duration");
+	}
+
+	@Test
+	void runWithZeroDurationFails() {
+		assertFailure("resilient-ws.client.connections.ticker.connect-timeout=0s",
+				"resilient-ws.client.connections.ticker.connect-timeout", "positive duration");
+	}
+
+	@Test
+	void runWithInvalidDefaultNamesTheDefaultsProperty() {
+		assertFailure("resilient-ws.client.defaults.reconnect.max-delay=0ms",
+				"resilient-ws.client.defaults.reconnect.max-delay", "positive duration");
+	}
+
+	@Test
+	void runWithInitialDelayAboveMaxDelayFails() {
+		assertFailure("resilient-ws.client.connections.ticker.reconnect.initial-delay=1m",
+				"resilient-ws.client.connections.ticker.reconnect.initial-delay", "not be greater than reconnect.max-delay");
+	}
+
+	@Test
+	void runWithCloseCodeOutOfRangeFails() {
+		assertFailure("resilient-ws.client.connections.ticker.reconnect.on-codes=999",
+				"resilient-ws.client.connections.ticker.reconnect.on-codes", "from 1000 to 4999");
+		assertFailure("resilient-ws.client.connections.ticker.reconnect.never-on-codes=5000",
+				"resilient-ws.client.connections.ticker.reconnect.never-on-codes", "from 1000 to 4999");
+	}
+
+	@Test
+	void runWithZeroBufferLimitFails() {
+		assertFailure("resilient-ws.client.connections.ticker.send.buffer-limit=0B",
+				"resilient-ws.client.connections.ticker.send.buffer-limit", "be positive");
+	}
+
+	@Test
+	void runWithEmptyHeartbeatTextFails() {
+		assertFailure("resilient-ws.client.connections.ticker.heartbeat.mode=text",
+				"resilient-ws.client.connections.ticker.heartbeat.ping-text", "not be empty",
+				"resilient-ws.client.connections.ticker.heartbeat.ping-text=");
+	}
+
+	@Test
+	void runWithUnknownSslBundleFails() {
+		assertFailure("resilient-ws.client.connections.ticker.ssl-bundle=nope",
+				"resilient-ws.client.connections.ticker.ssl-bundle", "spring.ssl.bundle",
+				"resilient-ws.client.connections.ticker.url=wss://localhost:1/ticker");
+	}
+
+	@Test
+	void runWithSslBundleOnPlainWsFails() {
+		assertFailure("resilient-ws.client.connections.ticker.ssl-bundle=nope",
+				"resilient-ws.client.connections.ticker.ssl-bundle", "only be set for wss://");
+	}
+
+	@Test
+	void runWithoutAnyHandlerFails() {
+		this.runner.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.run((context) -> assertThat(analysisOf(context.getStartupFailure()).getAction())
+				.contains("'resilient-ws.client.connections.ticker.handler'", "no bean implements"));
+	}
+
+	@Test
+	void runWithUnknownHandlerFails() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker",
+					"resilient-ws.client.connections.ticker.handler=nope")
+			.run((context) -> assertThat(analysisOf(context.getStartupFailure()).getAction())
+				.contains("'resilient-ws.client.connections.ticker.handler'", "[tickerHandler]"));
+	}
+
+	@Test
+	void runWithTwoHandlersAndNoChoiceFails() {
+		this.runner.withUserConfiguration(TwoHandlers.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.run((context) -> assertThat(analysisOf(context.getStartupFailure()).getAction())
+				.contains("name one of the ConnectionHandler beans [first, second]"));
+	}
+
+	@Test
+	void runWithTwoHandlersUsesTheNamedOne() {
+		this.runner.withUserConfiguration(TwoHandlers.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker",
+					"resilient-ws.client.connections.ticker.handler=second")
+			.run((context) -> assertThat(context).hasNotFailed());
+	}
+
+	private void assertFailure(String property, String expectedProperty, String expectedRequirement,
+			String... moreProperties) {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.withPropertyValues(moreProperties)
+			.withPropertyValues(property)
+			.run((context) -> {
+				FailureAnalysis analysis = analysisOf(context.getStartupFailure());
+				assertThat(analysis.getDescription()).contains("'" + expectedProperty + "'");
+				assertThat(analysis.getAction()).contains("'" + expectedProperty + "' must")
+					.contains(expectedRequirement);
+			});
+	}
+
+	private static FailureAnalysis analysisOf(Throwable startupFailure) {
+		assertThat(startupFailure).isNotNull();
+		Throwable cause = startupFailure;
+		while (cause != null && !(cause instanceof InvalidConfigurationException)) {
+			cause = cause.getCause();
+		}
+		assertThat(cause).as("InvalidConfigurationException in the cause chain of %s", startupFailure).isNotNull();
+		FailureAnalysis analysis = new InvalidConfigurationFailureAnalyzer().analyze(startupFailure);
+		assertThat(analysis).isNotNull();
+		return analysis;
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class OneHandler {
+
+		@Bean
+		ConnectionHandler tickerHandler() {
+			return new ConnectionHandler() {
+			};
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class TwoHandlers {
+
+		@Bean
+		ConnectionHandler first() {
+			return new ConnectionHandler() {
+			};
+		}
+
+		@Bean
+		ConnectionHandler second() {
+			return new ConnectionHandler() {
+			};
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class OwnRegistry {
+
+		static final ConnectionRegistry REGISTRY = new ConnectionRegistry(
+				ResilientWsScheduler.create().taskScheduler(), (name) -> {
+					throw new IllegalStateException();
+				}, (event) -> {
+				}, io.resilientws.client.ConnectionSettings::builder, Duration.ofSeconds(1));
+
+		@Bean
+		ConnectionRegistry myRegistry() {
+			return REGISTRY;
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	static class OwnScheduler {
+
+		static final ResilientWsScheduler SCHEDULER = ResilientWsScheduler.create();
+
+		@Bean
+		ResilientWsScheduler myScheduler() {
+			return SCHEDULER;
+		}
+
+	}
+
+}

@@ -1,0 +1,140 @@
+package io.resilientws.heartbeat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.resilientws.testsupport.ManualTaskScheduler;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Heartbeat timing on an injected clock: the bounds are checked to the millisecond.
+ */
+class HeartbeatTest {
+
+	private static final Duration INTERVAL = Duration.ofSeconds(20);
+
+	private static final Duration TIMEOUT = Duration.ofSeconds(10);
+
+	private final ManualTaskScheduler scheduler = new ManualTaskScheduler();
+
+	private final AtomicInteger pings = new AtomicInteger();
+
+	private final List<String> deaths = new CopyOnWriteArrayList<>();
+
+	private final Heartbeat.Peer peer = new Heartbeat.Peer() {
+		@Override
+		public void sendPing() {
+			HeartbeatTest.this.pings.incrementAndGet();
+		}
+
+		@Override
+		public void declareDead(String description) {
+			HeartbeatTest.this.deaths.add(description);
+		}
+	};
+
+	@Test
+	void aSilentPeerIsDeclaredDeadExactlyIntervalPlusTimeoutAfterTheLastSignOfLife() {
+		Heartbeat heartbeat = heartbeat(1, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL.minusMillis(1));
+		assertThat(this.pings).hasValue(0);
+		this.scheduler.advance(Duration.ofMillis(1));
+		assertThat(this.pings).hasValue(1);
+		this.scheduler.advance(TIMEOUT.minusMillis(1));
+		assertThat(this.deaths).isEmpty();
+		this.scheduler.advance(Duration.ofMillis(1));
+		assertThat(this.deaths).singleElement().asString().contains("no pong within 10000 ms");
+		assertThat(this.scheduler.pendingTasks()).isZero();
+	}
+
+	@Test
+	void aPongKeepsThePeerAliveAndMeasuresTheRoundTrip() {
+		Heartbeat heartbeat = heartbeat(1, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL);
+		for (int i = 0; i < 5; i++) {
+			this.scheduler.advance(Duration.ofMillis(40));
+			heartbeat.pongReceived();
+			this.scheduler.advance(INTERVAL.minusMillis(40));
+		}
+		assertThat(this.deaths).isEmpty();
+		assertThat(this.pings).hasValue(6);
+		assertThat(heartbeat.lastRoundTrip()).isEqualTo(Duration.ofMillis(40));
+	}
+
+	@Test
+	void pingsKeepTheirRhythmWhateverTheAnswerTime() {
+		Heartbeat heartbeat = heartbeat(1, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL);
+		heartbeat.pongReceived();
+		this.scheduler.advance(INTERVAL.minusMillis(1));
+		assertThat(this.pings).hasValue(1);
+		this.scheduler.advance(Duration.ofMillis(1));
+		assertThat(this.pings).hasValue(2);
+	}
+
+	@Test
+	void withMaxMissedTwoTheSecondUnansweredPingIsFatal() {
+		Heartbeat heartbeat = heartbeat(2, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL.plus(TIMEOUT));
+		assertThat(this.deaths).isEmpty();
+		this.scheduler.advance(INTERVAL.minus(TIMEOUT).plus(TIMEOUT).minusMillis(1));
+		assertThat(this.deaths).isEmpty();
+		this.scheduler.advance(Duration.ofMillis(1));
+		assertThat(this.deaths).singleElement().asString().contains("2 consecutive missed");
+		assertThat(INTERVAL.multipliedBy(2).plus(TIMEOUT)).isEqualTo(heartbeat(2, false).settings().detectionBound());
+	}
+
+	@Test
+	void anAnswerResetsTheMissedCount() {
+		Heartbeat heartbeat = heartbeat(2, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL.plus(TIMEOUT));
+		this.scheduler.advance(INTERVAL.minus(TIMEOUT));
+		heartbeat.pongReceived();
+		this.scheduler.advance(TIMEOUT);
+		this.scheduler.advance(INTERVAL.minus(TIMEOUT).plus(TIMEOUT));
+		assertThat(this.deaths).isEmpty();
+	}
+
+	@Test
+	void anyInboundFrameProvesLifeOnlyWhenConfigured() {
+		Heartbeat counting = heartbeat(1, true);
+		counting.start();
+		this.scheduler.advance(INTERVAL.plusMillis(5));
+		counting.frameReceived();
+		this.scheduler.advance(TIMEOUT);
+		assertThat(this.deaths).isEmpty();
+		counting.stop();
+
+		Heartbeat strict = heartbeat(1, false);
+		strict.start();
+		this.scheduler.advance(INTERVAL.plusMillis(5));
+		strict.frameReceived();
+		this.scheduler.advance(TIMEOUT);
+		assertThat(this.deaths).hasSize(1);
+	}
+
+	@Test
+	void stopCancelsEverything() {
+		Heartbeat heartbeat = heartbeat(1, false);
+		heartbeat.start();
+		heartbeat.stop();
+		this.scheduler.advance(INTERVAL.multipliedBy(10));
+		assertThat(this.pings).hasValue(0);
+		assertThat(this.deaths).isEmpty();
+	}
+
+	private Heartbeat heartbeat(int maxMissed, boolean anyFrameCounts) {
+		return new Heartbeat(new HeartbeatSettings(true, INTERVAL, TIMEOUT, maxMissed, anyFrameCounts,
+				HeartbeatMode.FRAME, "ping", "pong"), this.scheduler, this.peer);
+	}
+
+}

@@ -1,0 +1,264 @@
+package io.resilientws.send;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.resilientws.testsupport.ManualTaskScheduler;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * The send path on its own, against a writer whose writes the test completes by hand (standing in for
+ * a socket that is slow or stuck). The same queue is tested over real sockets in the client tests.
+ */
+class OutboundQueueTest {
+
+	private final ManualTaskScheduler scheduler = new ManualTaskScheduler();
+
+	private final HeldWriter writer = new HeldWriter();
+
+	private final AtomicInteger overflowCloses = new AtomicInteger();
+
+	private final List<SendFailure> undelivered = new CopyOnWriteArrayList<>();
+
+	@Test
+	void writesOneMessageAtATimeInOrder() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		SendResult first = queue.offer(OutboundMessage.text("one"));
+		SendResult second = queue.offer(OutboundMessage.text("two"));
+		assertThat(this.writer.written()).containsExactly("one");
+		assertThat(queue.bufferedBytes()).isEqualTo(6);
+		this.writer.completeNext();
+		assertThat(this.writer.written()).containsExactly("one", "two");
+		this.writer.completeNext();
+		assertThat(first.delivery()).succeedsWithin(Duration.ofSeconds(5));
+		assertThat(second.delivery()).succeedsWithin(Duration.ofSeconds(5));
+		assertThat(queue.bufferedBytes()).isZero();
+	}
+
+	@Test
+	void bufferedBytesCountUtf8() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.offer(OutboundMessage.text("é€😀"));
+		assertThat(queue.bufferedBytes()).isEqualTo(2 + 3 + 4);
+	}
+
+	@Test
+	void rejectRefusesTheMessageBeyondTheLimitAndTellsTheSender() {
+		OutboundQueue queue = queue(10, OverflowPolicy.REJECT);
+		assertThat(queue.offer(OutboundMessage.text("12345678")).isAccepted()).isTrue();
+		SendResult refused = queue.offer(OutboundMessage.text("abc"));
+		assertThat(refused.rejection()).contains(SendFailure.BUFFER_FULL);
+		assertThat(refused.delivery()).failsWithin(Duration.ofSeconds(5))
+			.withThrowableThat()
+			.havingCause()
+			.isInstanceOf(UndeliveredMessageException.class);
+		assertThat(queue.bufferedBytes()).isEqualTo(8);
+		assertThat(this.undelivered).containsExactly(SendFailure.BUFFER_FULL);
+	}
+
+	@Test
+	void aMessageLargerThanTheWholeBufferIsRefusedUnderEveryPolicy() {
+		for (OverflowPolicy policy : OverflowPolicy.values()) {
+			OutboundQueue queue = queue(4, policy);
+			assertThat(queue.offer(OutboundMessage.text("12345")).rejection()).as(policy.name())
+				.contains(SendFailure.MESSAGE_TOO_LARGE);
+		}
+		assertThat(this.overflowCloses).hasValue(0);
+	}
+
+	@Test
+	void dropOldestEvictsQueuedMessagesButNeverTheOneBeingWritten() {
+		OutboundQueue queue = queue(9, OverflowPolicy.DROP_OLDEST);
+		queue.attach(this.writer);
+		SendResult writing = queue.offer(OutboundMessage.text("aaa"));
+		SendResult oldest = queue.offer(OutboundMessage.text("bbb"));
+		SendResult middle = queue.offer(OutboundMessage.text("ccc"));
+		SendResult newest = queue.offer(OutboundMessage.text("ddd"));
+		assertThat(newest.isAccepted()).isTrue();
+		assertThat(oldest.delivery()).failsWithin(Duration.ofSeconds(5));
+		assertThat(failureOf(oldest)).isEqualTo(SendFailure.DROPPED_OLDEST);
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("aaa", "ccc", "ddd");
+		assertThat(writing.delivery()).succeedsWithin(Duration.ofSeconds(5));
+		assertThat(middle.delivery()).succeedsWithin(Duration.ofSeconds(5));
+	}
+
+	@Test
+	void blockWaitsForRoomAndGetsInWhenAWriteCompletes() throws Exception {
+		OutboundQueue queue = queue(6, OverflowPolicy.BLOCK, Duration.ofSeconds(30));
+		queue.attach(this.writer);
+		queue.offer(OutboundMessage.text("aaa"));
+		queue.offer(OutboundMessage.text("bbb"));
+		CompletableFuture<SendResult> blocked = CompletableFuture.supplyAsync(() -> queue.offer(OutboundMessage.text("ccc")));
+		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).until(() -> !blocked.isDone());
+		this.writer.completeNext();
+		assertThat(blocked.get(5, TimeUnit.SECONDS).isAccepted()).isTrue();
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("aaa", "bbb", "ccc");
+	}
+
+	@Test
+	void blockGivesUpAfterTheBlockTimeout() {
+		OutboundQueue queue = queue(3, OverflowPolicy.BLOCK, Duration.ofMillis(100));
+		queue.attach(this.writer);
+		queue.offer(OutboundMessage.text("aaa"));
+		long started = System.nanoTime();
+		SendResult result = queue.offer(OutboundMessage.text("b"));
+		assertThat(result.rejection()).contains(SendFailure.BLOCK_TIMEOUT);
+		assertThat(Duration.ofNanos(System.nanoTime() - started)).isGreaterThanOrEqualTo(Duration.ofMillis(100));
+	}
+
+	@Test
+	void closePolicyRefusesTheMessageAndAsksTheOwnerToClose() {
+		OutboundQueue queue = queue(3, OverflowPolicy.CLOSE);
+		queue.offer(OutboundMessage.text("aaa"));
+		assertThat(queue.offer(OutboundMessage.text("b")).rejection()).contains(SendFailure.BUFFER_FULL);
+		assertThat(this.overflowCloses).hasValue(1);
+	}
+
+	@Test
+	void detachHoldsQueuedMessagesForTheNextWriterWhenAsked() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		SendResult inFlight = queue.offer(OutboundMessage.text("one"));
+		SendResult held = queue.offer(OutboundMessage.text("two"));
+		queue.detach(null);
+		this.writer.failNext(new java.io.IOException("connection reset"));
+		assertThat(failureOf(inFlight)).isEqualTo(SendFailure.WRITE_FAILED);
+		HeldWriter next = new HeldWriter();
+		queue.attach(next);
+		next.completeAll();
+		assertThat(next.written()).containsExactly("two");
+		assertThat(held.delivery()).succeedsWithin(Duration.ofSeconds(5));
+	}
+
+	@Test
+	void detachFailsQueuedMessagesWhenTheyAreNotHeld() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		SendResult queued = queue.offer(OutboundMessage.text("one"));
+		queue.detach(SendFailure.CONNECTION_LOST);
+		assertThat(failureOf(queued)).isEqualTo(SendFailure.CONNECTION_LOST);
+		assertThat(queue.bufferedBytes()).isZero();
+	}
+
+	@Test
+	void closeFailsEverythingQueuedAndRefusesLaterSends() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		SendResult queued = queue.offer(OutboundMessage.text("one"));
+		queue.close(SendFailure.CLOSED);
+		assertThat(failureOf(queued)).isEqualTo(SendFailure.CLOSED);
+		assertThat(queue.offer(OutboundMessage.text("two")).rejection()).contains(SendFailure.CLOSED);
+	}
+
+	@Test
+	void rateLimitHoldsMessagesUntilTheirTokenIsDue() {
+		OutboundQueue queue = new OutboundQueue(
+				new SendLimits(1000, OverflowPolicy.REJECT, Duration.ofSeconds(1), 2, 1), this.scheduler, Runnable::run,
+				observer());
+		queue.attach(this.writer);
+		for (int i = 0; i < 3; i++) {
+			queue.offer(OutboundMessage.text("m" + i));
+			this.writer.completeAll();
+		}
+		assertThat(this.writer.written()).containsExactly("m0");
+		this.scheduler.advance(Duration.ofMillis(499));
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("m0");
+		this.scheduler.advance(Duration.ofMillis(1));
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("m0", "m1");
+		this.scheduler.advance(Duration.ofMillis(500));
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("m0", "m1", "m2");
+	}
+
+	@Test
+	void aWriteThatCompletesAtOnceDoesNotRecurseThroughTheQueue() {
+		OutboundQueue queue = queue(10_000_000, OverflowPolicy.REJECT);
+		AtomicInteger writes = new AtomicInteger();
+		List<SendResult> results = new ArrayList<>();
+		for (int i = 0; i < 100_000; i++) {
+			results.add(queue.offer(OutboundMessage.text("x")));
+		}
+		queue.attach((message) -> {
+			writes.incrementAndGet();
+			return CompletableFuture.completedFuture(null);
+		});
+		assertThat(writes).hasValue(100_000);
+		assertThat(results.get(99_999).delivery()).succeedsWithin(Duration.ofSeconds(5));
+	}
+
+	private OutboundQueue queue(long limit, OverflowPolicy policy) {
+		return queue(limit, policy, Duration.ofSeconds(1));
+	}
+
+	private OutboundQueue queue(long limit, OverflowPolicy policy, Duration blockTimeout) {
+		return new OutboundQueue(new SendLimits(limit, policy, blockTimeout, 0, 1), this.scheduler, Runnable::run,
+				observer());
+	}
+
+	private OutboundQueue.Observer observer() {
+		return new OutboundQueue.Observer() {
+			@Override
+			public void undelivered(SendFailure reason) {
+				OutboundQueueTest.this.undelivered.add(reason);
+			}
+
+			@Override
+			public void overflowClose() {
+				OutboundQueueTest.this.overflowCloses.incrementAndGet();
+			}
+		};
+	}
+
+	private static SendFailure failureOf(SendResult result) {
+		Throwable failure = result.delivery().handle((ok, ex) -> ex).join();
+		assertThat(failure).isInstanceOf(UndeliveredMessageException.class);
+		return ((UndeliveredMessageException) failure).getFailure();
+	}
+
+	/** A transport whose writes stay pending until the test completes them. */
+	static final class HeldWriter implements MessageWriter {
+
+		private final List<String> written = new CopyOnWriteArrayList<>();
+
+		private final List<CompletableFuture<Void>> pending = new CopyOnWriteArrayList<>();
+
+		@Override
+		public CompletableFuture<?> write(OutboundMessage message) {
+			this.written.add(message.text());
+			CompletableFuture<Void> write = new CompletableFuture<>();
+			this.pending.add(write);
+			return write;
+		}
+
+		List<String> written() {
+			return this.written;
+		}
+
+		void completeNext() {
+			this.pending.remove(0).complete(null);
+		}
+
+		void failNext(Throwable failure) {
+			this.pending.remove(0).completeExceptionally(failure);
+		}
+
+		void completeAll() {
+			while (!this.pending.isEmpty()) {
+				completeNext();
+			}
+		}
+
+	}
+
+}

@@ -258,7 +258,7 @@ public final class ManagedConnection {
 	 * Closes with a close handshake and does not reconnect: messages already accepted are written
 	 * first, then the close frame; after {@code close-timeout} without the peer's answer the connection
 	 * is dropped. While connecting or waiting to reconnect, the connection simply stops.
-	 * @param code 1000, or 3000-4999, as in the browser
+	 * @param code 1000 or 3000-4999, as in the browser, or 1001 (going away)
 	 * @param reason at most 123 bytes of UTF-8
 	 */
 	public void close(int code, String reason) {

@@ -75,6 +75,20 @@ public final class ConnectionSettings {
 		return this.url;
 	}
 
+	/**
+	 * The URL without user info and query string, safe to log or show: both often carry credentials.
+	 */
+	public String redactedUrl() {
+		StringBuilder safe = new StringBuilder().append(this.url.getScheme()).append("://").append(this.url.getHost());
+		if (this.url.getPort() != -1) {
+			safe.append(':').append(this.url.getPort());
+		}
+		if (this.url.getRawPath() != null) {
+			safe.append(this.url.getRawPath());
+		}
+		return safe.toString();
+	}
+
 	/** Subprotocols offered in the handshake, most preferred first. */
 	public List<String> subprotocols() {
 		return this.subprotocols;

@@ -355,6 +355,7 @@ public final class ManagedConnection {
 			this.openedAt = this.clock.instant();
 			this.protocol = (ws.getSubprotocol() != null) ? ws.getSubprotocol() : "";
 			moveTo(ConnectionState.OPEN);
+			log("open to " + this.settings.redactedUrl() + " (attempt " + this.attempt + ")");
 			Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.scheduler, new HeartbeatPeer(transport));
 			this.heartbeat = beat;
 			transport.heartbeat = beat;
@@ -400,6 +401,7 @@ public final class ManagedConnection {
 		moveTo(ConnectionState.WAITING_TO_RECONNECT);
 		int waitingGeneration = this.generation;
 		this.timer = this.scheduler.schedule(() -> reconnectTimerFired(waitingGeneration), at);
+		log("lost (" + code + " " + reason + "); attempt " + event.nextAttempt() + " in " + delay.toMillis() + " ms");
 		dispatchClose(event);
 	}
 
@@ -413,6 +415,7 @@ public final class ManagedConnection {
 		this.lastClose = event;
 		this.outbound.close(SendFailure.CLOSED);
 		moveTo(ConnectionState.CLOSED);
+		log("closed (" + event.code() + " " + event.reason() + ", " + event.initiator() + "); no reconnect");
 		dispatchClose(event);
 		List<CompletableFuture<Void>> waiters = new ArrayList<>(this.shutdownWaiters);
 		this.shutdownWaiters.clear();
@@ -527,6 +530,13 @@ public final class ManagedConnection {
 			ConnectionEvent event = new ConnectionEvent.StateChanged(this.name, this.clock.instant(), previous, next,
 					this.attempt);
 			this.callbacks.execute(() -> this.events.accept(event));
+		}
+	}
+
+	/** Logs in callback order, outside the lock. */
+	private void log(String message) {
+		if (logger.isInfoEnabled()) {
+			this.callbacks.execute(() -> logger.info("Connection '" + this.name + "' " + message));
 		}
 	}
 

@@ -48,6 +48,9 @@ public final class Heartbeat {
 
 	private int missed;
 
+	/** Whether the current ping still waits for its pong (for the round-trip time). */
+	private boolean awaitingPong;
+
 	private long answeredPings;
 
 	private @Nullable Duration lastRoundTrip;
@@ -96,8 +99,9 @@ public final class Heartbeat {
 	/** A pong (or, in text mode, the expected pong text): always proves life. */
 	public synchronized void pongReceived() {
 		Instant now = this.clock.instant();
-		if (this.pingSentAt != null && !this.lastLifeAt.isAfter(this.pingSentAt)) {
+		if (this.awaitingPong && this.pingSentAt != null) {
 			this.lastRoundTrip = Duration.between(this.pingSentAt, now);
+			this.awaitingPong = false;
 		}
 		this.lastLifeAt = now;
 	}
@@ -117,6 +121,7 @@ public final class Heartbeat {
 				return;
 			}
 			this.pingSentAt = this.clock.instant();
+			this.awaitingPong = true;
 			this.task = this.scheduler.schedule(this::check, this.pingSentAt.plus(this.settings.timeout()));
 		}
 		this.peer.sendPing();

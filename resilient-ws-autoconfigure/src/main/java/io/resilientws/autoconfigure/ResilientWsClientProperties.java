@@ -206,10 +206,10 @@ public class ResilientWsClientProperties {
 		/** FRAME sends RFC 6455 ping frames; TEXT sends ping-text messages and expects pong-text back, for paths that eat ping frames. Default FRAME. */
 		private @Nullable HeartbeatMode mode;
 
-		/** The text sent as a ping in TEXT mode. Default __ping__. */
+		/** The text sent as a ping in TEXT mode. Default __rws_ping__ (what the server registry answers). */
 		private @Nullable String pingText;
 
-		/** The text expected back in TEXT mode; it is not passed to the handler. Default __pong__. */
+		/** The text expected back in TEXT mode; it is not passed to the handler. Default __rws_pong__. */
 		private @Nullable String pongText;
 
 		void applyTo(ConnectionSettings.Builder builder) {

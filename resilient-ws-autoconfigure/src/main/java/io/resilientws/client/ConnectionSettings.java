@@ -166,9 +166,9 @@ public final class ConnectionSettings {
 
 		private HeartbeatMode heartbeatMode = HeartbeatMode.FRAME;
 
-		private String pingText = "__ping__";
+		private String pingText = HeartbeatSettings.DEFAULT_PING_TEXT;
 
-		private String pongText = "__pong__";
+		private String pongText = HeartbeatSettings.DEFAULT_PONG_TEXT;
 
 		private boolean reconnectEnabled = true;
 

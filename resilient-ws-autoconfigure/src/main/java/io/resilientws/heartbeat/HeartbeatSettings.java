@@ -17,6 +17,15 @@ import java.time.Duration;
 public record HeartbeatSettings(boolean enabled, Duration interval, Duration timeout, int maxMissed,
 		boolean anyFrameCounts, HeartbeatMode mode, String pingText, String pongText) {
 
+	/**
+	 * The application-level ping every resilient-ws part speaks (the Java client in TEXT mode, the
+	 * server registry, the browser client). Shaped so that no ordinary chat or JSON message equals it.
+	 */
+	public static final String DEFAULT_PING_TEXT = "__rws_ping__";
+
+	/** The answer to {@link #DEFAULT_PING_TEXT}. */
+	public static final String DEFAULT_PONG_TEXT = "__rws_pong__";
+
 	/** Worst-case time from the last sign of life to the peer being declared dead. */
 	public Duration detectionBound() {
 		return this.interval.multipliedBy(this.maxMissed).plus(this.timeout);

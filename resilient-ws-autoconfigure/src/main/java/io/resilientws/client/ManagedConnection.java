@@ -22,6 +22,7 @@ import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.SendFailure;
 import io.resilientws.send.SendResult;
+import io.resilientws.send.SerialExecutor;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;

@@ -482,11 +482,15 @@ public final class ManagedConnection {
 			if (attemptGeneration != this.generation) {
 				return;
 			}
+			// No close frame carries 1006: the JDK reports a connection that ended without one (the peer's
+			// TCP close, a FIN) as onClose(1006, ""). That is a loss, not a clean close by the peer.
+			boolean abnormal = code == CloseEvent.ABNORMAL_CLOSURE;
+			String description = (abnormal && reason.isEmpty()) ? "connection closed without a close frame" : reason;
 			if (this.state == ConnectionState.CLOSING) {
-				closed(new CloseEvent(code, reason, true, CloseInitiator.LOCAL, false, 0, null));
+				closed(new CloseEvent(code, description, !abnormal, CloseInitiator.LOCAL, false, 0, null));
 			}
 			else if (this.state == ConnectionState.OPEN) {
-				lost(code, reason, CloseInitiator.REMOTE, true, null);
+				lost(code, description, abnormal ? CloseInitiator.ABNORMAL : CloseInitiator.REMOTE, !abnormal, null);
 			}
 		}
 	}

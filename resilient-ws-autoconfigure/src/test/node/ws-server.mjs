@@ -78,7 +78,12 @@ export function startPeerServer({ port = 0, protocols = [], answerPings = true, 
       }
       const close = text?.match(/^close:(\d+)(?::(.*))?$/s);
       if (close) {
-        ws.close(Number(close[1]), close[2] ?? '');
+        try {
+          ws.close(Number(close[1]), close[2] ?? '');
+        } catch (error) {
+          // A code no endpoint may send (1005, 1006, 1015, ...): ws refuses it, the peer stays up.
+          log(`error ${id} ${error.message}`);
+        }
         return;
       }
       if (text === 'terminate') {
@@ -102,7 +107,7 @@ export function startPeerServer({ port = 0, protocols = [], answerPings = true, 
 }
 
 // Run as a program: start, report, and live as long as the parent keeps our stdin open.
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { values } = parseArgs({
     options: {
       port: { type: 'string', default: '0' },

@@ -53,8 +53,14 @@ public final class NodePeer implements AutoCloseable {
 
 	private final int port;
 
-	private NodePeer(List<String> arguments) {
-		List<String> command = new ArrayList<>(List.of("node", "ws-server.mjs"));
+	private static final Pattern OPEN = Pattern.compile("open()");
+
+	/** Lines that say the peer is ready: {@code listening <port>} for a server, {@code open} for a client. */
+	private final Pattern ready;
+
+	private NodePeer(String script, List<String> arguments, Pattern ready) {
+		this.ready = ready;
+		List<String> command = new ArrayList<>(List.of("node", script));
 		command.addAll(arguments);
 		try {
 			this.process = new ProcessBuilder(command).directory(PROJECT.toFile()).redirectErrorStream(true).start();
@@ -72,7 +78,7 @@ public final class NodePeer implements AutoCloseable {
 		}
 		catch (RuntimeException ex) {
 			close();
-			throw new IllegalStateException("Node peer did not start listening; its output: " + this.output, ex);
+			throw new IllegalStateException("Node peer did not get ready; its output: " + this.output, ex);
 		}
 	}
 
@@ -81,7 +87,17 @@ public final class NodePeer implements AutoCloseable {
 	 * and waits until it listens.
 	 */
 	public static NodePeer start(String... arguments) {
-		return new NodePeer(List.of(arguments));
+		return new NodePeer("ws-server.mjs", List.of(arguments), LISTENING);
+	}
+
+	/**
+	 * Starts {@code node ws-client.mjs <url>} with these options ({@code --no-pong}, {@code --pause},
+	 * {@code --app-ping}) and waits until it is connected.
+	 */
+	public static NodePeer client(String url, String... options) {
+		List<String> arguments = new ArrayList<>(List.of(url));
+		arguments.addAll(List.of(options));
+		return new NodePeer("ws-client.mjs", arguments, OPEN);
 	}
 
 	/**
@@ -179,13 +195,13 @@ public final class NodePeer implements AutoCloseable {
 	}
 
 	private Optional<Integer> listeningPort() {
-		if (!this.process.isAlive() && this.output.stream().noneMatch((line) -> LISTENING.matcher(line).matches())) {
+		if (!this.process.isAlive() && this.output.stream().noneMatch((line) -> this.ready.matcher(line).matches())) {
 			throw new IllegalStateException("Node peer exited with " + this.process.exitValue());
 		}
 		return this.output.stream()
-			.map(LISTENING::matcher)
+			.map(this.ready::matcher)
 			.filter(Matcher::matches)
-			.map((matcher) -> Integer.parseInt(matcher.group(1)))
+			.map((matcher) -> matcher.group(1).isEmpty() ? 0 : Integer.parseInt(matcher.group(1)))
 			.findFirst();
 	}
 

@@ -60,6 +60,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
 	private volatile @Nullable CloseCause endedBy;
 
+	/** Set once the application's handler has been told the session closed: nothing reaches it after. */
+	private volatile boolean closed;
+
+	private static final String ATTRIBUTE = ManagedSession.class.getName();
+
 	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry) {
 		super(delegate);
 		this.endpoint = endpoint;
@@ -94,7 +99,13 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 				settings.inboundMessagesPerSecond(), settings.inboundBurst(), registry.scheduler().getClock()) : null;
 	}
 
+	/** The managed session of a raw one, also after it was unregistered; null for an untracked session. */
+	static @Nullable ManagedSession of(WebSocketSession session) {
+		return (ManagedSession) session.getAttributes().get(ATTRIBUTE);
+	}
+
 	void opened() {
+		getDelegate().getAttributes().put(ATTRIBUTE, this);
 		ServerSettings settings = this.registry.settings();
 		if (settings.maxMessageSize() > 0) {
 			int limit = (int) Math.min(Integer.MAX_VALUE, settings.maxMessageSize());
@@ -236,8 +247,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return whether the message goes on to the application's handler
 	 */
 	boolean inbound(WebSocketMessage<?> message) {
-		if (this.endedBy != null) {
-			// Being closed for a reason: what the client sent after that is not the application's concern.
+		if (this.closed || this.endedBy != null) {
+			// Closed, or being closed for a reason: what the client sent after that is not the
+			// application's concern.
 			return false;
 		}
 		this.heartbeat.frameReceived();
@@ -272,6 +284,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/** The session closed, whoever closed it. */
 	CloseCause closed(CloseStatus status) {
+		this.closed = true;
 		this.heartbeat.stop();
 		this.outbound.close(SendFailure.CLOSED);
 		return CloseCause.fromCode(status.getCode(), this.endedBy);

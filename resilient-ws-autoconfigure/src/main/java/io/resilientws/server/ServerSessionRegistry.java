@@ -196,10 +196,6 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		return managed;
 	}
 
-	@Nullable ManagedSession get(String sessionId) {
-		return this.sessions.get(sessionId);
-	}
-
 	@Nullable ManagedSession closed(WebSocketSession session, CloseStatus status) {
 		ManagedSession managed = this.sessions.remove(session.getId());
 		if (SessionAdmissionInterceptor.wasAdmitted(session.getAttributes())) {

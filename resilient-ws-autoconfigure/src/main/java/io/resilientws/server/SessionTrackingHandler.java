@@ -30,7 +30,9 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 
 	@Override
 	public void handleMessage(WebSocketSession session, WebSocketMessage<?> message) throws Exception {
-		ManagedSession managed = this.registry.get(session.getId());
+		// Found through the session itself, not the registry: Tomcat goes on delivering the client's
+		// frames until the client's close frame arrives, after the session has been unregistered.
+		ManagedSession managed = ManagedSession.of(session);
 		if (managed == null) {
 			super.handleMessage(session, message);
 		}
@@ -41,7 +43,7 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 
 	@Override
 	public void handleTransportError(WebSocketSession session, Throwable exception) throws Exception {
-		ManagedSession managed = this.registry.get(session.getId());
+		ManagedSession managed = ManagedSession.of(session);
 		super.handleTransportError((managed != null) ? managed : session, exception);
 	}
 

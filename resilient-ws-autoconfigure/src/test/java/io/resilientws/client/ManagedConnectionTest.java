@@ -127,8 +127,9 @@ class ManagedConnectionTest {
 		CloseEvent close = this.handler.closes.get(0);
 		assertThat(close.code()).isEqualTo(1006);
 		assertThat(close.reason()).startsWith("heartbeat: no pong within 300 ms");
-		// interval + timeout, plus scheduling slack on a busy 2-core machine
-		assertThat(detection).isLessThan(Duration.ofMillis(600 + 400));
+		// interval + timeout, plus scheduling slack on a busy 2-core machine (the exact bound is proven
+		// on a manual clock in ManagedConnectionTimingTest)
+		assertThat(detection).isLessThan(Duration.ofMillis(600 + 1000));
 		this.proxy.unfreeze();
 		awaitOpens(2);
 		assertThat(connection.state()).isEqualTo(ConnectionState.OPEN);

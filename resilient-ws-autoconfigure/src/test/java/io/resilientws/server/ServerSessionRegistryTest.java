@@ -84,7 +84,8 @@ class ServerSessionRegistryTest {
 		Instant frozenAt = Instant.now();
 		proxy.freeze();
 		await().atMost(WAIT).until(() -> this.registry.count() == 1);
-		assertThat(Duration.between(frozenAt, Instant.now())).isLessThan(Duration.ofMillis(600 + 500));
+		// interval + timeout, plus scheduling slack on a busy 2-core machine
+		assertThat(Duration.between(frozenAt, Instant.now())).isLessThan(Duration.ofMillis(600 + 1000));
 		assertThat(closedEvents()).singleElement().satisfies((closed) -> {
 			assertThat(closed.cause()).isEqualTo(CloseCause.HEARTBEAT_TIMEOUT);
 			assertThat(closed.code()).isEqualTo(1006);

@@ -486,7 +486,14 @@ public final class ManagedConnection {
 				closed(new CloseEvent(code, reason, true, CloseInitiator.LOCAL, false, 0, null));
 			}
 			else if (this.state == ConnectionState.OPEN) {
-				lost(code, reason, CloseInitiator.REMOTE, true, null);
+				if (code == CloseEvent.ABNORMAL_CLOSURE) {
+					// 1006 is never sent in a close frame: the JDK reports the TCP connection ending without one.
+					lost(code, reason.isEmpty() ? "connection closed without a close frame" : reason,
+							CloseInitiator.ABNORMAL, false, null);
+				}
+				else {
+					lost(code, reason, CloseInitiator.REMOTE, true, null);
+				}
 			}
 		}
 	}

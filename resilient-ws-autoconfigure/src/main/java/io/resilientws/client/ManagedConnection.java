@@ -337,6 +337,7 @@ public final class ManagedConnection {
 				this.downSince = this.clock.instant();
 			}
 			this.reconnectAttempt = true;
+			this.openedAt = null;
 			if (this.webSocket != null) {
 				this.webSocket.abort();
 				this.webSocket = null;

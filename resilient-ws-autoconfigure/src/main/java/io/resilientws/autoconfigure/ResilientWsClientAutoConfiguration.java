@@ -26,17 +26,11 @@ import org.springframework.context.annotation.Bean;
  * Managed client connections declared under {@code resilient-ws.client}. Every setting is validated
  * here, so a mistake stops the application at startup with the name of the property to fix.
  */
-@AutoConfiguration(after = SslAutoConfiguration.class)
+@AutoConfiguration(after = { ResilientWsAutoConfiguration.class, SslAutoConfiguration.class })
 @EnableConfigurationProperties(ResilientWsClientProperties.class)
 public final class ResilientWsClientAutoConfiguration {
 
 	static final String PREFIX = "resilient-ws.client.";
-
-	@Bean
-	@ConditionalOnMissingBean
-	ResilientWsScheduler resilientWsScheduler() {
-		return ResilientWsScheduler.create();
-	}
 
 	@Bean
 	@ConditionalOnMissingBean

@@ -1,6 +1,7 @@
 package io.resilientws.client;
 
 import java.io.ByteArrayOutputStream;
+import java.net.ProtocolException;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -23,6 +24,7 @@ import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.SendFailure;
 import io.resilientws.send.SendResult;
+import io.resilientws.send.SerialExecutor;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -52,6 +54,8 @@ public final class ManagedConnection {
 	private static final int GOING_AWAY = 1001;
 
 	private static final int TRY_AGAIN_LATER = 1013;
+
+	private static final int PROTOCOL_ERROR = 1002;
 
 	private final String name;
 
@@ -554,18 +558,15 @@ public final class ManagedConnection {
 			if (attemptGeneration != this.generation) {
 				return;
 			}
+			// No close frame carries 1006: the JDK reports a connection that ended without one (the peer's
+			// TCP close, a FIN) as onClose(1006, ""). That is a loss, not a clean close by the peer.
+			boolean abnormal = code == CloseEvent.ABNORMAL_CLOSURE;
+			String description = (abnormal && reason.isEmpty()) ? "connection closed without a close frame" : reason;
 			if (this.state == ConnectionState.CLOSING) {
-				closed(new CloseEvent(code, reason, true, CloseInitiator.LOCAL, false, 0, null));
+				closed(new CloseEvent(code, description, !abnormal, CloseInitiator.LOCAL, false, 0, null));
 			}
 			else if (this.state == ConnectionState.OPEN) {
-				if (code == CloseEvent.ABNORMAL_CLOSURE) {
-					// 1006 is never sent in a close frame: the JDK reports the TCP connection ending without one.
-					lost(code, reason.isEmpty() ? "connection closed without a close frame" : reason,
-							CloseInitiator.ABNORMAL, false, null);
-				}
-				else {
-					lost(code, reason, CloseInitiator.REMOTE, true, null);
-				}
+				lost(code, description, abnormal ? CloseInitiator.ABNORMAL : CloseInitiator.REMOTE, !abnormal, null);
 			}
 		}
 	}
@@ -578,7 +579,16 @@ public final class ManagedConnection {
 			String reason = "connection lost: " + failure;
 			if (this.state == ConnectionState.OPEN) {
 				dispatch((h) -> h.onError(this, failure));
-				lost(CloseEvent.ABNORMAL_CLOSURE, reason, CloseInitiator.ABNORMAL, false, null);
+				if (failure instanceof ProtocolException) {
+					// The peer broke the protocol (a bad frame, or a close code no server may send, such as
+					// 1010) and the JDK has already closed with 1002. Like a 1002 from the peer, that would
+					// only happen again: report 1002 so the policy decides, instead of a reconnecting 1006.
+					Throwable cause = (failure.getCause() != null) ? failure.getCause() : failure;
+					lost(PROTOCOL_ERROR, "protocol error: " + cause.getMessage(), CloseInitiator.ABNORMAL, false, null);
+				}
+				else {
+					lost(CloseEvent.ABNORMAL_CLOSURE, reason, CloseInitiator.ABNORMAL, false, null);
+				}
 			}
 			else if (this.state == ConnectionState.CLOSING) {
 				closed(new CloseEvent(CloseEvent.ABNORMAL_CLOSURE, reason, false, CloseInitiator.LOCAL, false, 0, null));

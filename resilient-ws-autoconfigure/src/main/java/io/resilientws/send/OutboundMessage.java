@@ -29,6 +29,16 @@ public final class OutboundMessage {
 		return new OutboundMessage(text, null, utf8Length(text));
 	}
 
+	/** A text message whose UTF-8 size is already known (a broadcast counts it once for all sessions). */
+	public static OutboundMessage text(String text, long utf8Size) {
+		return new OutboundMessage(text, null, utf8Size);
+	}
+
+	/** The UTF-8 size of a text, as {@link #text(String)} counts it. */
+	public static long sizeOf(String text) {
+		return utf8Length(text);
+	}
+
 	/** A binary message; the buffer's remaining bytes are copied, so the caller may reuse it at once. */
 	public static OutboundMessage binary(ByteBuffer data) {
 		ByteBuffer copy = ByteBuffer.allocate(data.remaining());

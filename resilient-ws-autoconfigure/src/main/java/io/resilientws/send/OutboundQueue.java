@@ -1,9 +1,11 @@
 package io.resilientws.send;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.locks.Condition;
@@ -63,6 +65,9 @@ public final class OutboundQueue {
 
 	/** The message whose write has not completed yet; at most one. */
 	private @Nullable OutboundMessage inFlight;
+
+	/** When the write of {@link #inFlight} started. */
+	private @Nullable Instant inFlightSince;
 
 	/** Where messages go; null while the connection is not open. */
 	private @Nullable MessageWriter writer;
@@ -282,6 +287,32 @@ public final class OutboundQueue {
 		}
 	}
 
+	/** When the write now in progress started; empty when no write is in progress. */
+	public Optional<Instant> writingSince() {
+		this.lock.lock();
+		try {
+			return (this.inFlight != null) ? Optional.ofNullable(this.inFlightSince) : Optional.empty();
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** Fails every queued message (not the one being written) with {@code reason}; returns how many. */
+	public int discardQueued(SendFailure reason) {
+		List<OutboundMessage> failed;
+		this.lock.lock();
+		try {
+			failed = takeAllQueued();
+			this.roomMade.signalAll();
+		}
+		finally {
+			this.lock.unlock();
+		}
+		failed.forEach((message) -> fail(message, reason, null));
+		return failed.size();
+	}
+
 	/** Messages accepted and not yet written (including the one being written). */
 	public int queuedMessages() {
 		this.lock.lock();
@@ -350,6 +381,7 @@ public final class OutboundQueue {
 			return null;
 		}
 		this.inFlight = this.queue.pollFirst();
+		this.inFlightSince = this.scheduler.getClock().instant();
 		return this.inFlight;
 	}
 

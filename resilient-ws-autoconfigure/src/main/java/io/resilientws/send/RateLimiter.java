@@ -4,10 +4,11 @@ import java.time.Clock;
 import java.time.Duration;
 
 /**
- * A token bucket: {@code messagesPerSecond} tokens a second, up to {@code burst} saved up. Not
- * thread-safe; the {@link OutboundQueue} calls it under its lock.
+ * A token bucket: {@code messagesPerSecond} tokens a second, up to {@code burst} saved up. Used for
+ * the send rate of a connection and the inbound rate of a server session. Not
+ * thread-safe: callers hold their own lock.
  */
-final class RateLimiter {
+public final class RateLimiter {
 
 	private final double tokensPerNano;
 
@@ -19,7 +20,7 @@ final class RateLimiter {
 
 	private long lastRefillNanos;
 
-	RateLimiter(double messagesPerSecond, int burst, Clock clock) {
+	public RateLimiter(double messagesPerSecond, int burst, Clock clock) {
 		this.tokensPerNano = messagesPerSecond / 1_000_000_000d;
 		this.burst = burst;
 		this.clock = clock;
@@ -27,7 +28,7 @@ final class RateLimiter {
 		this.lastRefillNanos = nowNanos();
 	}
 
-	boolean tryAcquire() {
+	public boolean tryAcquire() {
 		refill();
 		if (this.tokens >= 1) {
 			this.tokens -= 1;
@@ -37,7 +38,7 @@ final class RateLimiter {
 	}
 
 	/** How long until the next token is there. */
-	Duration timeToNextToken() {
+	public Duration timeToNextToken() {
 		refill();
 		double missing = 1 - this.tokens;
 		return (missing <= 0) ? Duration.ZERO : Duration.ofNanos((long) Math.ceil(missing / this.tokensPerNano));

@@ -31,6 +31,12 @@ public enum SendFailure {
 	/** The transport failed while writing the message; the peer may or may not have received it. */
 	WRITE_FAILED,
 
+	/**
+	 * The message was queued behind a write that has not completed for longer than the send time
+	 * limit: the peer stopped reading, and queued messages were discarded (server drop policies).
+	 */
+	STALLED,
+
 	/** The sending thread was interrupted while waiting for room (policy BLOCK). */
 	INTERRUPTED
 

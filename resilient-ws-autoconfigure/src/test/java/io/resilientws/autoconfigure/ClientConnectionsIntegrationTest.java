@@ -43,7 +43,8 @@ class ClientConnectionsIntegrationTest {
 	private static final Duration WAIT = Duration.ofSeconds(10);
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(ResilientWsClientAutoConfiguration.class, SslAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(ResilientWsAutoConfiguration.class, ResilientWsClientAutoConfiguration.class,
+				SslAutoConfiguration.class))
 		.withUserConfiguration(HandlerAndListener.class);
 
 	@Test

@@ -30,7 +30,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ObservabilityAutoConfigurationsTest {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(ResilientWsClientAutoConfiguration.class, SslAutoConfiguration.class,
+		.withConfiguration(AutoConfigurations.of(ResilientWsAutoConfiguration.class,
+				ResilientWsClientAutoConfiguration.class, SslAutoConfiguration.class,
 				ResilientWsMetricsAutoConfiguration.class, ResilientWsHealthAutoConfiguration.class,
 				ResilientWsEndpointAutoConfiguration.class, EndpointAutoConfiguration.class))
 		.withBean(RecordingHandler.class, RecordingHandler::new)

@@ -24,7 +24,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ResilientWsClientAutoConfigurationTest {
 
 	private final ApplicationContextRunner runner = new ApplicationContextRunner()
-		.withConfiguration(AutoConfigurations.of(ResilientWsClientAutoConfiguration.class, SslAutoConfiguration.class))
+		.withConfiguration(AutoConfigurations.of(ResilientWsAutoConfiguration.class, ResilientWsClientAutoConfiguration.class,
+				SslAutoConfiguration.class))
 		.withPropertyValues("resilient-ws.client.defaults.auto-startup=false");
 
 	@Test

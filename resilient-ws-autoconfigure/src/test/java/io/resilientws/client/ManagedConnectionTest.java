@@ -86,6 +86,22 @@ class ManagedConnectionTest {
 	}
 
 	@Test
+	void connectionEndedWithoutCloseFrameIsAbnormalAndReconnects() {
+		ManagedConnection connection = open(UnaryOperator.identity());
+		// A FIN without a close frame, which the JDK reports as onClose(1006) rather than onError.
+		this.server.abortAll();
+		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
+		CloseEvent close = this.handler.closes.get(0);
+		assertThat(close.code()).isEqualTo(1006);
+		assertThat(close.initiator()).isEqualTo(CloseInitiator.ABNORMAL);
+		assertThat(close.wasClean()).isFalse();
+		assertThat(close.reason()).isEqualTo("connection closed without a close frame");
+		assertThat(close.willReconnect()).isTrue();
+		awaitOpens(2);
+		assertThat(connection.state()).isEqualTo(ConnectionState.OPEN);
+	}
+
+	@Test
 	void killedServerIsAbnormalAndTheClientComesBackWhenItReturns() {
 		ManagedConnection connection = open(UnaryOperator.identity());
 		this.server.stop();

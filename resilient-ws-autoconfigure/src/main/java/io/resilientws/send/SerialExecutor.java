@@ -1,4 +1,4 @@
-package io.resilientws.client;
+package io.resilientws.send;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
@@ -8,9 +8,10 @@ import org.apache.commons.logging.LogFactory;
 
 /**
  * Runs tasks one at a time, in submission order, on a shared pool: one connection's callbacks keep
- * their order without the connection owning a thread.
+ * their order without the connection owning a thread. Delivery futures of one connection or session
+ * complete on one of these, in order.
  */
-final class SerialExecutor implements Executor {
+public final class SerialExecutor implements Executor {
 
 	private static final Log logger = LogFactory.getLog(SerialExecutor.class);
 
@@ -21,7 +22,7 @@ final class SerialExecutor implements Executor {
 
 	private boolean scheduled;
 
-	SerialExecutor(Executor pool) {
+	public SerialExecutor(Executor pool) {
 		this.pool = pool;
 	}
 

@@ -1,0 +1,402 @@
+package io.resilientws.autoconfigure;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.resilientws.InvalidConfigurationException;
+import io.resilientws.heartbeat.HeartbeatMode;
+import io.resilientws.heartbeat.HeartbeatSettings;
+import io.resilientws.send.SendLimits;
+import io.resilientws.server.ServerOverflowPolicy;
+import io.resilientws.server.ServerSettings;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.util.unit.DataSize;
+
+/**
+ * Limits and liveness checks applied to every server WebSocket session: {@code resilient-ws.server.*}.
+ */
+@ConfigurationProperties("resilient-ws.server")
+public class ResilientWsServerProperties {
+
+	static final String PREFIX = "resilient-ws.server.";
+
+	/** Whether server sessions are tracked, pinged, bounded and drained by resilient-ws. */
+	private boolean enabled = true;
+
+	/** Most concurrent sessions; further handshakes are refused with 503 and Retry-After. Default: no limit. */
+	private @Nullable Integer maxSessions;
+
+	/** Most concurrent sessions of one authenticated user. Default: no limit. */
+	private @Nullable Integer maxSessionsPerPrincipal;
+
+	/** Retry-After sent with a refused (503) handshake. */
+	private Duration refusedRetryAfter = Duration.ofSeconds(10);
+
+	/** Allowed origins (patterns) for endpoints that set none of their own. Default: Spring's same-origin check. */
+	private List<String> allowedOrigins = new ArrayList<>();
+
+	private final Heartbeat heartbeat = new Heartbeat();
+
+	private final AppHeartbeat appHeartbeat = new AppHeartbeat();
+
+	private final Send send = new Send();
+
+	private final Inbound inbound = new Inbound();
+
+	private final Shutdown shutdown = new Shutdown();
+
+	/**
+	 * The validated settings.
+	 * @throws InvalidConfigurationException naming the first invalid property
+	 */
+	ServerSettings toSettings() {
+		positive("heartbeat.interval", this.heartbeat.interval);
+		positive("heartbeat.timeout", this.heartbeat.timeout);
+		if (this.appHeartbeat.enabled) {
+			notBlank("app-heartbeat.ping-text", this.appHeartbeat.pingText);
+			notBlank("app-heartbeat.pong-text", this.appHeartbeat.pongText);
+		}
+		positive("send.buffer-limit", this.send.bufferLimit);
+		positive("send.time-limit", this.send.timeLimit);
+		sendableCode("send.terminate-close-code", this.send.terminateCloseCode);
+		if (this.inbound.maxMessageSize != null) {
+			positive("inbound.max-message-size", this.inbound.maxMessageSize);
+		}
+		if (this.inbound.rate.messagesPerSecond != null && !(this.inbound.rate.messagesPerSecond > 0)) {
+			throw new InvalidConfigurationException(PREFIX + "inbound.rate.messages-per-second",
+					this.inbound.rate.messagesPerSecond, "be positive (leave it unset for no limit)");
+		}
+		if (this.inbound.rate.burst < 1) {
+			throw new InvalidConfigurationException(PREFIX + "inbound.rate.burst", this.inbound.rate.burst,
+					"be at least 1");
+		}
+		atLeastOne("max-sessions", this.maxSessions);
+		atLeastOne("max-sessions-per-principal", this.maxSessionsPerPrincipal);
+		positive("refused-retry-after", this.refusedRetryAfter);
+		sendableCode("shutdown.close-code", this.shutdown.closeCode);
+		positive("shutdown.drain-period", this.shutdown.drainPeriod);
+		positive("shutdown.timeout", this.shutdown.timeout);
+		return new ServerSettings(
+				new HeartbeatSettings(this.heartbeat.enabled, this.heartbeat.interval, this.heartbeat.timeout, 1, true,
+						HeartbeatMode.FRAME, this.appHeartbeat.pingText, this.appHeartbeat.pongText),
+				new ServerSettings.AppHeartbeat(this.appHeartbeat.enabled, this.appHeartbeat.pingText,
+						this.appHeartbeat.pongText),
+				new SendLimits(this.send.bufferLimit.toBytes(), this.send.overflow.queuePolicy(), Duration.ZERO, 0, 1),
+				this.send.overflow, this.send.timeLimit, this.send.terminateCloseCode,
+				(this.inbound.maxMessageSize != null) ? this.inbound.maxMessageSize.toBytes() : 0,
+				(this.inbound.rate.messagesPerSecond != null) ? this.inbound.rate.messagesPerSecond : 0,
+				this.inbound.rate.burst, (this.maxSessions != null) ? this.maxSessions : 0,
+				(this.maxSessionsPerPrincipal != null) ? this.maxSessionsPerPrincipal : 0, this.refusedRetryAfter,
+				List.copyOf(this.allowedOrigins),
+				new ServerSettings.Shutdown(this.shutdown.closeCode, this.shutdown.drainPeriod, this.shutdown.timeout));
+	}
+
+	private static void positive(String property, Duration value) {
+		if (value.isNegative() || value.isZero()) {
+			throw new InvalidConfigurationException(PREFIX + property, value, "be a positive duration, such as 10s");
+		}
+	}
+
+	private static void positive(String property, DataSize value) {
+		if (value.toBytes() <= 0) {
+			throw new InvalidConfigurationException(PREFIX + property, value, "be a positive size, such as 512KB");
+		}
+	}
+
+	private static void notBlank(String property, String value) {
+		if (value.isBlank()) {
+			throw new InvalidConfigurationException(PREFIX + property, "'" + value + "'",
+					"not be empty (or set resilient-ws.server.app-heartbeat.enabled=false)");
+		}
+	}
+
+	private static void atLeastOne(String property, @Nullable Integer value) {
+		if (value != null && value < 1) {
+			throw new InvalidConfigurationException(PREFIX + property, value, "be at least 1 (leave it unset for no limit)");
+		}
+	}
+
+	// 1004, 1005, 1006 and 1015 are reserved: they may never appear in a close frame.
+	private static void sendableCode(String property, int code) {
+		if (code < 1000 || code > 4999 || code == 1004 || code == 1005 || code == 1006 || code == 1015) {
+			throw new InvalidConfigurationException(PREFIX + property, code,
+					"be a close code that may be sent, from 1000 to 4999 except 1004, 1005, 1006 and 1015");
+		}
+	}
+
+	public boolean isEnabled() {
+		return this.enabled;
+	}
+
+	public void setEnabled(boolean enabled) {
+		this.enabled = enabled;
+	}
+
+	public @Nullable Integer getMaxSessions() {
+		return this.maxSessions;
+	}
+
+	public void setMaxSessions(@Nullable Integer maxSessions) {
+		this.maxSessions = maxSessions;
+	}
+
+	public @Nullable Integer getMaxSessionsPerPrincipal() {
+		return this.maxSessionsPerPrincipal;
+	}
+
+	public void setMaxSessionsPerPrincipal(@Nullable Integer maxSessionsPerPrincipal) {
+		this.maxSessionsPerPrincipal = maxSessionsPerPrincipal;
+	}
+
+	public Duration getRefusedRetryAfter() {
+		return this.refusedRetryAfter;
+	}
+
+	public void setRefusedRetryAfter(Duration refusedRetryAfter) {
+		this.refusedRetryAfter = refusedRetryAfter;
+	}
+
+	public List<String> getAllowedOrigins() {
+		return this.allowedOrigins;
+	}
+
+	public void setAllowedOrigins(List<String> allowedOrigins) {
+		this.allowedOrigins = allowedOrigins;
+	}
+
+	public Heartbeat getHeartbeat() {
+		return this.heartbeat;
+	}
+
+	public AppHeartbeat getAppHeartbeat() {
+		return this.appHeartbeat;
+	}
+
+	public Send getSend() {
+		return this.send;
+	}
+
+	public Inbound getInbound() {
+		return this.inbound;
+	}
+
+	public Shutdown getShutdown() {
+		return this.shutdown;
+	}
+
+	/** Ping frames to every session. */
+	public static class Heartbeat {
+
+		/** Whether every session is pinged. */
+		private boolean enabled = true;
+
+		/** Time between pings to a session. */
+		private Duration interval = Duration.ofSeconds(25);
+
+		/** Time a ping may go unanswered before the session is terminated (seen locally as 1006, counted as heartbeat-timeout). */
+		private Duration timeout = Duration.ofSeconds(10);
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public Duration getInterval() {
+			return this.interval;
+		}
+
+		public void setInterval(Duration interval) {
+			this.interval = interval;
+		}
+
+		public Duration getTimeout() {
+			return this.timeout;
+		}
+
+		public void setTimeout(Duration timeout) {
+			this.timeout = timeout;
+		}
+
+	}
+
+	/** The text heartbeat of clients that cannot send ping frames (browsers). */
+	public static class AppHeartbeat {
+
+		/** Whether a message equal to ping-text is answered with pong-text instead of reaching the handler. */
+		private boolean enabled = true;
+
+		/** The text a client sends as a heartbeat. */
+		private String pingText = HeartbeatSettings.DEFAULT_PING_TEXT;
+
+		/** The text sent back. */
+		private String pongText = HeartbeatSettings.DEFAULT_PONG_TEXT;
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public String getPingText() {
+			return this.pingText;
+		}
+
+		public void setPingText(String pingText) {
+			this.pingText = pingText;
+		}
+
+		public String getPongText() {
+			return this.pongText;
+		}
+
+		public void setPongText(String pongText) {
+			this.pongText = pongText;
+		}
+
+	}
+
+	/** Each session's send buffer. */
+	public static class Send {
+
+		/** Most bytes buffered for one session; beyond it the overflow policy applies. */
+		private DataSize bufferLimit = DataSize.ofKilobytes(512);
+
+		/** Longest one write to a session may take; a longer one counts as overflow (checked by a timer). */
+		private Duration timeLimit = Duration.ofSeconds(10);
+
+		/** What overflow does: TERMINATE the session, DROP_OLDEST queued messages, or DROP_NEWEST (the new one). */
+		private ServerOverflowPolicy overflow = ServerOverflowPolicy.TERMINATE;
+
+		/** Close code for sessions terminated as slow consumers. 1013 (Try Again Later) makes clients reconnect after a pause. */
+		private int terminateCloseCode = 1013;
+
+		public DataSize getBufferLimit() {
+			return this.bufferLimit;
+		}
+
+		public void setBufferLimit(DataSize bufferLimit) {
+			this.bufferLimit = bufferLimit;
+		}
+
+		public Duration getTimeLimit() {
+			return this.timeLimit;
+		}
+
+		public void setTimeLimit(Duration timeLimit) {
+			this.timeLimit = timeLimit;
+		}
+
+		public ServerOverflowPolicy getOverflow() {
+			return this.overflow;
+		}
+
+		public void setOverflow(ServerOverflowPolicy overflow) {
+			this.overflow = overflow;
+		}
+
+		public int getTerminateCloseCode() {
+			return this.terminateCloseCode;
+		}
+
+		public void setTerminateCloseCode(int terminateCloseCode) {
+			this.terminateCloseCode = terminateCloseCode;
+		}
+
+	}
+
+	/** Limits on what a client sends. */
+	public static class Inbound {
+
+		/** Largest message accepted from a client; a larger one closes its session with 1009. Default: the container's (8KB in Tomcat). */
+		private @Nullable DataSize maxMessageSize;
+
+		private final Rate rate = new Rate();
+
+		public @Nullable DataSize getMaxMessageSize() {
+			return this.maxMessageSize;
+		}
+
+		public void setMaxMessageSize(@Nullable DataSize maxMessageSize) {
+			this.maxMessageSize = maxMessageSize;
+		}
+
+		public Rate getRate() {
+			return this.rate;
+		}
+
+	}
+
+	/** Inbound message rate per session; a client over it is closed with 1008. */
+	public static class Rate {
+
+		/** Most messages a second from one session. Default: no limit. */
+		private @Nullable Double messagesPerSecond;
+
+		/** Messages a session may send at once after a quiet spell. */
+		private int burst = 10;
+
+		public @Nullable Double getMessagesPerSecond() {
+			return this.messagesPerSecond;
+		}
+
+		public void setMessagesPerSecond(@Nullable Double messagesPerSecond) {
+			this.messagesPerSecond = messagesPerSecond;
+		}
+
+		public int getBurst() {
+			return this.burst;
+		}
+
+		public void setBurst(int burst) {
+			this.burst = burst;
+		}
+
+	}
+
+	/** The drain when the application stops. */
+	public static class Shutdown {
+
+		/** Close code sent to every session: 1001 (going away) or 1012 (service restart). */
+		private int closeCode = 1001;
+
+		/** Time over which sessions are closed, each at its own moment, so clients do not reconnect all at once. */
+		private Duration drainPeriod = Duration.ofSeconds(5);
+
+		/** Time a session's buffered messages may take to flush before it is closed anyway. */
+		private Duration timeout = Duration.ofSeconds(10);
+
+		public int getCloseCode() {
+			return this.closeCode;
+		}
+
+		public void setCloseCode(int closeCode) {
+			this.closeCode = closeCode;
+		}
+
+		public Duration getDrainPeriod() {
+			return this.drainPeriod;
+		}
+
+		public void setDrainPeriod(Duration drainPeriod) {
+			this.drainPeriod = drainPeriod;
+		}
+
+		public Duration getTimeout() {
+			return this.timeout;
+		}
+
+		public void setTimeout(Duration timeout) {
+			this.timeout = timeout;
+		}
+
+	}
+
+}

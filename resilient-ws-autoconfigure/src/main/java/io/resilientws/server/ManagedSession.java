@@ -1,0 +1,342 @@
+package io.resilientws.server;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import io.resilientws.heartbeat.Heartbeat;
+import io.resilientws.send.OutboundMessage;
+import io.resilientws.send.OutboundQueue;
+import io.resilientws.send.RateLimiter;
+import io.resilientws.send.SendFailure;
+import io.resilientws.send.SendResult;
+import io.resilientws.send.SerialExecutor;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.web.socket.BinaryMessage;
+import org.springframework.web.socket.CloseStatus;
+import org.springframework.web.socket.PingMessage;
+import org.springframework.web.socket.PongMessage;
+import org.springframework.web.socket.TextMessage;
+import org.springframework.web.socket.WebSocketMessage;
+import org.springframework.web.socket.WebSocketSession;
+import org.springframework.web.socket.handler.WebSocketSessionDecorator;
+
+/**
+ * A server session as the registry keeps it, and as the application's handler receives it: a
+ * {@link WebSocketSession} whose {@link #sendMessage} no longer blocks or fails under concurrent
+ * use, but goes into a send buffer bounded in bytes, written by one non-blocking write at a time.
+ * <p>
+ * {@link #send(String)} says what became of a message; {@link #sendMessage} (the Spring API that
+ * existing handlers call) reports undelivered messages through meters and events instead, so that
+ * a slow client never throws into the code that broadcasts to it.
+ */
+public final class ManagedSession extends WebSocketSessionDecorator {
+
+	private static final Log logger = LogFactory.getLog(ManagedSession.class);
+
+	private final String endpoint;
+
+	private final ServerSessionRegistry registry;
+
+	private final OutboundQueue outbound;
+
+	private final Heartbeat heartbeat;
+
+	/** Guarded by itself. Null when inbound messages are not rate limited. */
+	private final @Nullable RateLimiter inboundRate;
+
+	private final Instant openedAt;
+
+	/** At most one ping waits for the socket at a time; a stuck link holds one pool thread, not many. */
+	private final AtomicBoolean pingInFlight = new AtomicBoolean();
+
+	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
+	private volatile @Nullable CloseCause endedBy;
+
+	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry) {
+		super(delegate);
+		this.endpoint = endpoint;
+		this.registry = registry;
+		ServerSettings settings = registry.settings();
+		this.openedAt = registry.scheduler().getClock().instant();
+		this.outbound = new OutboundQueue(settings.send(), registry.scheduler(), new SerialExecutor(registry.pool()),
+				new OutboundQueue.Observer() {
+					@Override
+					public void undelivered(SendFailure reason) {
+						undeliveredMessage(reason);
+					}
+
+					@Override
+					public void overflowClose() {
+						overflowed();
+					}
+				});
+		this.heartbeat = new Heartbeat(settings.heartbeat(), registry.scheduler(), new Heartbeat.Peer() {
+			@Override
+			public void sendPing() {
+				ping();
+			}
+
+			@Override
+			public void declareDead(String description) {
+				logger.debug("Session " + getId() + " on " + endpoint + " is dead: " + description);
+				terminate(CloseCause.HEARTBEAT_TIMEOUT, new CloseStatus(1001, "heartbeat timeout"));
+			}
+		});
+		this.inboundRate = (settings.inboundMessagesPerSecond() > 0) ? new RateLimiter(
+				settings.inboundMessagesPerSecond(), settings.inboundBurst(), registry.scheduler().getClock()) : null;
+	}
+
+	void opened() {
+		ServerSettings settings = this.registry.settings();
+		if (settings.maxMessageSize() > 0) {
+			int limit = (int) Math.min(Integer.MAX_VALUE, settings.maxMessageSize());
+			getDelegate().setTextMessageSizeLimit(limit);
+			getDelegate().setBinaryMessageSizeLimit(limit);
+		}
+		NativeSessions.limitBlockingSends(getDelegate(), settings.heartbeat().timeout());
+		this.outbound.attach(NativeSessions.writer(getDelegate(), this.registry.pool()));
+		this.heartbeat.start();
+	}
+
+	/** The path of the endpoint this session connected to, as registered. */
+	public String endpoint() {
+		return this.endpoint;
+	}
+
+	public Instant openedAt() {
+		return this.openedAt;
+	}
+
+	/** The authenticated user's name, if any. */
+	public Optional<String> principalName() {
+		return Optional.ofNullable(getPrincipal()).map(java.security.Principal::getName);
+	}
+
+	/** Bytes accepted for this session and not yet written. */
+	public long bufferedAmount() {
+		return this.outbound.bufferedBytes();
+	}
+
+	/** The round trip of the latest answered ping. */
+	public Optional<Duration> lastHeartbeatRoundTrip() {
+		return Optional.ofNullable(this.heartbeat.lastRoundTrip());
+	}
+
+	/** Sends a text message without blocking; the result says whether it was accepted and, later, written. */
+	public SendResult send(String text) {
+		return send(OutboundMessage.text(text));
+	}
+
+	/** Sends a binary message (its remaining bytes, copied) without blocking. */
+	public SendResult send(ByteBuffer data) {
+		return send(OutboundMessage.binary(data));
+	}
+
+	SendResult send(OutboundMessage message) {
+		SendResult result = this.outbound.offer(message);
+		return result;
+	}
+
+	/**
+	 * The Spring API, made safe: text and binary go into the send buffer (an undelivered one is counted
+	 * and published, never thrown), pings and pongs go out at once on the I/O pool.
+	 */
+	@Override
+	public void sendMessage(WebSocketMessage<?> message) throws IOException {
+		if (message instanceof TextMessage text) {
+			send(text.getPayload());
+		}
+		else if (message instanceof BinaryMessage binary) {
+			send(binary.getPayload());
+		}
+		else if (message instanceof PingMessage || message instanceof PongMessage) {
+			this.registry.pool().execute(() -> {
+				try {
+					getDelegate().sendMessage(message);
+				}
+				catch (IOException | RuntimeException ex) {
+					logger.debug("Control frame to session " + getId() + " failed", ex);
+				}
+			});
+		}
+		else {
+			throw new IllegalArgumentException("Unsupported message type " + message.getClass().getName());
+		}
+	}
+
+	/** Closes after the messages already accepted are written (for at most the send time limit). */
+	@Override
+	public void close(CloseStatus status) {
+		closeAfterFlush(status, null, this.registry.settings().sendTimeLimit());
+	}
+
+	@Override
+	public void close() {
+		close(CloseStatus.NORMAL);
+	}
+
+	/**
+	 * Writes what is buffered (waiting at most {@code timeout}), then sends the close frame.
+	 * @return completes when the close frame has been handed to the container
+	 */
+	CompletableFuture<Void> closeAfterFlush(CloseStatus status, @Nullable CloseCause cause, Duration timeout) {
+		if (cause != null) {
+			this.endedBy = cause;
+		}
+		CompletableFuture<Void> flushed = this.outbound.whenDrained();
+		this.registry.scheduler().schedule(() -> flushed.complete(null),
+				this.registry.scheduler().getClock().instant().plus(timeout));
+		return flushed.thenRunAsync(() -> {
+			try {
+				getDelegate().close(status);
+			}
+			catch (IOException | RuntimeException ex) {
+				logger.debug("Closing session " + getId() + " failed", ex);
+			}
+		}, this.registry.pool());
+	}
+
+	/** Ends the session now, without waiting for anything: the peer is dead or too slow. */
+	void terminate(CloseCause cause, CloseStatus wireStatus) {
+		this.endedBy = cause;
+		this.heartbeat.stop();
+		this.registry.pool().execute(() -> {
+			try {
+				NativeSessions.terminate(getDelegate(), wireStatus);
+			}
+			catch (IOException | RuntimeException ex) {
+				logger.debug("Terminating session " + getId() + " failed", ex);
+			}
+		});
+	}
+
+	/** Closes at once with a policy code (1008, 1009): the client broke a limit. */
+	private void closeForViolation(CloseCause cause, CloseStatus status) {
+		this.endedBy = cause;
+		this.registry.pool().execute(() -> {
+			try {
+				getDelegate().close(status);
+			}
+			catch (IOException | RuntimeException ex) {
+				logger.debug("Closing session " + getId() + " failed", ex);
+			}
+		});
+	}
+
+	/**
+	 * Looks at an inbound message before the application does.
+	 * @return whether the message goes on to the application's handler
+	 */
+	boolean inbound(WebSocketMessage<?> message) {
+		if (this.endedBy != null) {
+			// Being closed for a reason: what the client sent after that is not the application's concern.
+			return false;
+		}
+		this.heartbeat.frameReceived();
+		if (message instanceof PongMessage) {
+			this.heartbeat.pongReceived();
+			return true;
+		}
+		ServerSettings settings = this.registry.settings();
+		if (message instanceof TextMessage text && settings.appHeartbeat().enabled()
+				&& settings.appHeartbeat().pingText().equals(text.getPayload())) {
+			this.outbound.offerFirst(OutboundMessage.text(settings.appHeartbeat().pongText()));
+			return false;
+		}
+		if (settings.maxMessageSize() > 0 && message.getPayloadLength() > settings.maxMessageSize()) {
+			closeForViolation(CloseCause.TOO_BIG, new CloseStatus(1009,
+					"message of " + message.getPayloadLength() + " bytes over the limit of " + settings.maxMessageSize()));
+			return false;
+		}
+		if (this.inboundRate != null) {
+			boolean allowed;
+			synchronized (this.inboundRate) {
+				allowed = this.inboundRate.tryAcquire();
+			}
+			if (!allowed) {
+				closeForViolation(CloseCause.RATE_LIMITED, new CloseStatus(1008, "more than "
+						+ settings.inboundMessagesPerSecond() + " messages per second"));
+				return false;
+			}
+		}
+		return true;
+	}
+
+	/** The session closed, whoever closed it. */
+	CloseCause closed(CloseStatus status) {
+		this.heartbeat.stop();
+		this.outbound.close(SendFailure.CLOSED);
+		return CloseCause.fromCode(status.getCode(), this.endedBy);
+	}
+
+	/** Called by the registry's sweep: a write is stuck longer than the send time limit. */
+	void checkStalled(Instant now) {
+		Optional<Instant> writingSince = this.outbound.writingSince();
+		if (writingSince.isEmpty()
+				|| Duration.between(writingSince.get(), now).compareTo(this.registry.settings().sendTimeLimit()) <= 0) {
+			return;
+		}
+		if (this.registry.settings().overflow() == ServerOverflowPolicy.TERMINATE) {
+			overflowed();
+		}
+		else if (this.outbound.discardQueued(SendFailure.STALLED) > 0) {
+			this.registry.publish(new SessionEvent.Overflow(getId(), this.endpoint, this.registry.settings().overflow(),
+					now));
+		}
+	}
+
+	private void overflowed() {
+		if (this.endedBy != null) {
+			return;
+		}
+		ServerSettings settings = this.registry.settings();
+		this.registry.publish(new SessionEvent.Overflow(getId(), this.endpoint, settings.overflow(),
+				this.registry.scheduler().getClock().instant()));
+		terminate(CloseCause.SLOW_CONSUMER,
+				new CloseStatus(settings.terminateCloseCode(), "send buffer full: not reading fast enough"));
+	}
+
+	private void undeliveredMessage(SendFailure reason) {
+		Instant now = this.registry.scheduler().getClock().instant();
+		this.registry.publish(new SessionEvent.Undelivered(this.endpoint, reason, now));
+		if (reason == SendFailure.BUFFER_FULL || reason == SendFailure.DROPPED_OLDEST) {
+			if (this.registry.settings().overflow() != ServerOverflowPolicy.TERMINATE) {
+				this.registry.publish(new SessionEvent.Overflow(getId(), this.endpoint,
+						this.registry.settings().overflow(), now));
+			}
+		}
+	}
+
+	private void ping() {
+		if (!this.pingInFlight.compareAndSet(false, true)) {
+			return;
+		}
+		// Tomcat's ping is a blocking write (bounded by the blocking send timeout set in opened()):
+		// never on the scheduler thread.
+		this.registry.pool().execute(() -> {
+			try {
+				getDelegate().sendMessage(new PingMessage());
+			}
+			catch (IOException | RuntimeException ex) {
+				logger.debug("Ping to session " + getId() + " failed", ex);
+			}
+			finally {
+				this.pingInFlight.set(false);
+			}
+		});
+	}
+
+	@Override
+	public String toString() {
+		return "ManagedSession[" + getId() + " on " + this.endpoint + "]";
+	}
+
+}

@@ -1,0 +1,334 @@
+package io.resilientws.server;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Predicate;
+
+import io.resilientws.send.OutboundMessage;
+import io.resilientws.send.SendFailure;
+import io.resilientws.send.SendResult;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.DisposableBean;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.scheduling.TaskScheduler;
+import org.springframework.web.socket.CloseStatus;
+import org.springframework.web.socket.WebSocketSession;
+
+/**
+ * Every WebSocket session the application has accepted, on every endpoint (raw handlers and STOMP
+ * alike): find them, send to one, broadcast to many — without a slow or dead session delaying the
+ * others or the caller.
+ * <p>
+ * Owns what all sessions share: the scheduler (heartbeats, the sweep that finds stalled writes),
+ * the I/O pool (blocking pings and closes, delivery callbacks), admission control, and the drain
+ * on shutdown. As a {@link SmartLifecycle} in phase {@link #PHASE} it stops before the web server's
+ * graceful shutdown, so its sessions get 1001 (not the 1006 of a plain shutdown), spread over the
+ * drain period.
+ */
+public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
+
+	/** Above the web server's graceful shutdown ({@code MAX_VALUE - 1024}): drained before it. */
+	public static final int PHASE = Integer.MAX_VALUE - 512;
+
+	private static final Log logger = LogFactory.getLog(ServerSessionRegistry.class);
+
+	private final ServerSettings settings;
+
+	private final TaskScheduler scheduler;
+
+	private final ExecutorService pool;
+
+	private final List<Consumer<SessionEvent>> listeners = new CopyOnWriteArrayList<>();
+
+	private final Runnable refusingTraffic;
+
+	private final Map<String, ManagedSession> sessions = new ConcurrentHashMap<>();
+
+	/** Places taken by admitted handshakes and open sessions. */
+	private final AtomicInteger admitted = new AtomicInteger();
+
+	private final Map<String, AtomicInteger> admittedPerPrincipal = new ConcurrentHashMap<>();
+
+	private volatile boolean draining;
+
+	private volatile boolean running;
+
+	private volatile @Nullable ScheduledFuture<?> sweep;
+
+	/**
+	 * @param refusingTraffic called when the drain starts (the auto-configuration publishes readiness
+	 * REFUSING_TRAFFIC)
+	 */
+	public ServerSessionRegistry(ServerSettings settings, TaskScheduler scheduler, Runnable refusingTraffic) {
+		this.settings = settings;
+		this.scheduler = scheduler;
+		this.refusingTraffic = refusingTraffic;
+		this.pool = Executors.newCachedThreadPool((task) -> {
+			Thread thread = new Thread(task, "resilient-ws-server-io");
+			thread.setDaemon(true);
+			return thread;
+		});
+	}
+
+	/** Receives every session event (metrics, health, the endpoint). */
+	public void addListener(Consumer<SessionEvent> listener) {
+		this.listeners.add(listener);
+	}
+
+	// ---- finding and sending ----
+
+	public int count() {
+		return this.sessions.size();
+	}
+
+	public Collection<ManagedSession> sessions() {
+		return Collections.unmodifiableCollection(this.sessions.values());
+	}
+
+	public Optional<ManagedSession> find(String sessionId) {
+		return Optional.ofNullable(this.sessions.get(sessionId));
+	}
+
+	public List<ManagedSession> findByPrincipal(String name) {
+		return this.sessions.values().stream().filter((s) -> s.principalName().filter(name::equals).isPresent()).toList();
+	}
+
+	public List<ManagedSession> findByEndpoint(String path) {
+		return this.sessions.values().stream().filter((s) -> s.endpoint().equals(path)).toList();
+	}
+
+	/** Sends to one session; rejected with {@link SendFailure#CLOSED} when there is no such session. */
+	public SendResult send(String sessionId, String text) {
+		ManagedSession session = this.sessions.get(sessionId);
+		return (session != null) ? session.send(text) : SendResult.rejected(SendFailure.CLOSED);
+	}
+
+	/** Sends to every session. Returns once every session has accepted or refused the message. */
+	public BroadcastResult broadcast(String text) {
+		return broadcast(text, (session) -> true);
+	}
+
+	/**
+	 * Sends to the sessions {@code filter} selects. Never blocks on a session: each takes the message
+	 * into its own bounded buffer or refuses it.
+	 */
+	public BroadcastResult broadcast(String text, Predicate<ManagedSession> filter) {
+		long size = OutboundMessage.sizeOf(text);
+		int accepted = 0;
+		int rejected = 0;
+		for (ManagedSession session : this.sessions.values()) {
+			if (filter.test(session)) {
+				if (session.send(OutboundMessage.text(text, size)).isAccepted()) {
+					accepted++;
+				}
+				else {
+					rejected++;
+				}
+			}
+		}
+		return new BroadcastResult(accepted, rejected);
+	}
+
+	// ---- admission (called by SessionAdmissionInterceptor) ----
+
+	/** Takes a place for a handshake; returns why it is refused, or null. */
+	@Nullable String admit(@Nullable String principal) {
+		if (this.draining) {
+			return "shutting down";
+		}
+		int max = this.settings.maxSessions();
+		if (max > 0 && this.admitted.incrementAndGet() > max) {
+			this.admitted.decrementAndGet();
+			return "max-sessions (" + max + ") reached";
+		}
+		else if (max <= 0) {
+			this.admitted.incrementAndGet();
+		}
+		int perPrincipal = this.settings.maxSessionsPerPrincipal();
+		if (principal != null && perPrincipal > 0) {
+			AtomicInteger count = this.admittedPerPrincipal.computeIfAbsent(principal, (name) -> new AtomicInteger());
+			if (count.incrementAndGet() > perPrincipal) {
+				count.decrementAndGet();
+				this.admitted.decrementAndGet();
+				return "max-sessions-per-principal (" + perPrincipal + ") reached";
+			}
+		}
+		return null;
+	}
+
+	/** Gives back the place of a handshake that failed or a session that closed. */
+	void release(@Nullable String principal) {
+		this.admitted.decrementAndGet();
+		if (principal != null && this.settings.maxSessionsPerPrincipal() > 0) {
+			AtomicInteger count = this.admittedPerPrincipal.get(principal);
+			if (count != null && count.decrementAndGet() <= 0) {
+				this.admittedPerPrincipal.remove(principal, count);
+			}
+		}
+	}
+
+	// ---- session lifecycle (called by SessionTrackingHandler) ----
+
+	ManagedSession opened(WebSocketSession session, String endpoint) {
+		ManagedSession managed = new ManagedSession(session, endpoint, this);
+		this.sessions.put(session.getId(), managed);
+		managed.opened();
+		publish(new SessionEvent.Opened(session.getId(), endpoint, now()));
+		return managed;
+	}
+
+	@Nullable ManagedSession get(String sessionId) {
+		return this.sessions.get(sessionId);
+	}
+
+	@Nullable ManagedSession closed(WebSocketSession session, CloseStatus status) {
+		ManagedSession managed = this.sessions.remove(session.getId());
+		if (SessionAdmissionInterceptor.wasAdmitted(session.getAttributes())) {
+			release(SessionAdmissionInterceptor.admittedPrincipal(session.getAttributes()));
+		}
+		if (managed != null) {
+			CloseCause cause = managed.closed(status);
+			publish(new SessionEvent.Closed(session.getId(), managed.endpoint(), status.getCode(), cause, now()));
+		}
+		return managed;
+	}
+
+	// ---- shared resources ----
+
+	ServerSettings settings() {
+		return this.settings;
+	}
+
+	TaskScheduler scheduler() {
+		return this.scheduler;
+	}
+
+	ExecutorService pool() {
+		return this.pool;
+	}
+
+	void publish(SessionEvent event) {
+		for (Consumer<SessionEvent> listener : this.listeners) {
+			try {
+				listener.accept(event);
+			}
+			catch (RuntimeException ex) {
+				logger.warn("Session event listener failed", ex);
+			}
+		}
+	}
+
+	private Instant now() {
+		return this.scheduler.getClock().instant();
+	}
+
+	// ---- lifecycle: the sweep and the drain ----
+
+	@Override
+	public void start() {
+		this.draining = false;
+		this.running = true;
+		scheduleSweep();
+	}
+
+	// One task for all sessions finds writes stuck longer than the send time limit, even when no other
+	// send comes along to notice (which is all Spring's ConcurrentWebSocketSessionDecorator can do).
+	private void scheduleSweep() {
+		Duration period = this.settings.sendTimeLimit().dividedBy(4);
+		Duration every = (period.compareTo(Duration.ofSeconds(1)) > 0) ? Duration.ofSeconds(1)
+				: (period.compareTo(Duration.ofMillis(50)) < 0) ? Duration.ofMillis(50) : period;
+		this.sweep = this.scheduler.schedule(() -> {
+			Instant now = now();
+			for (ManagedSession session : this.sessions.values()) {
+				session.checkStalled(now);
+			}
+			if (this.running) {
+				scheduleSweep();
+			}
+		}, now().plus(every));
+	}
+
+	@Override
+	public void stop() {
+		drain().join();
+	}
+
+	@Override
+	public void stop(Runnable callback) {
+		drain().whenComplete((ignored, failure) -> callback.run());
+	}
+
+	/**
+	 * Refuses new upgrades, then closes every session with the shutdown code, each at its own moment
+	 * spread over the drain period (evenly, with jitter inside each slot), after its buffered messages
+	 * have been written (for at most the shutdown timeout).
+	 */
+	private CompletableFuture<Void> drain() {
+		this.running = false;
+		this.draining = true;
+		ScheduledFuture<?> sweepTask = this.sweep;
+		if (sweepTask != null) {
+			sweepTask.cancel(false);
+		}
+		this.refusingTraffic.run();
+		List<ManagedSession> open = new ArrayList<>(this.sessions.values());
+		if (open.isEmpty()) {
+			return CompletableFuture.completedFuture(null);
+		}
+		Collections.shuffle(open);
+		ServerSettings.Shutdown shutdown = this.settings.shutdown();
+		CloseStatus status = new CloseStatus(shutdown.closeCode(), "server shutting down");
+		long slotNanos = shutdown.drainPeriod().toNanos() / open.size();
+		Instant start = now();
+		List<CompletableFuture<Void>> closing = new ArrayList<>();
+		for (int i = 0; i < open.size(); i++) {
+			ManagedSession session = open.get(i);
+			long offset = i * slotNanos + ((slotNanos > 0) ? ThreadLocalRandom.current().nextLong(slotNanos) : 0);
+			CompletableFuture<Void> closed = new CompletableFuture<>();
+			this.scheduler.schedule(
+					() -> session.closeAfterFlush(status, CloseCause.SHUTDOWN, shutdown.timeout())
+						.whenComplete((ignored, failure) -> closed.complete(null)),
+					start.plusNanos(offset));
+			closing.add(closed);
+		}
+		logger.info("Draining " + open.size() + " WebSocket sessions over " + shutdown.drainPeriod().toMillis() + " ms");
+		return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new))
+			.completeOnTimeout(null, shutdown.drainPeriod().plus(shutdown.timeout()).plusSeconds(1).toMillis(),
+					TimeUnit.MILLISECONDS);
+	}
+
+	@Override
+	public boolean isRunning() {
+		return this.running;
+	}
+
+	@Override
+	public int getPhase() {
+		return PHASE;
+	}
+
+	@Override
+	public void destroy() {
+		this.pool.shutdown();
+	}
+
+}

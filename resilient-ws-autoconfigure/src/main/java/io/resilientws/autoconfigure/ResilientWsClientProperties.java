@@ -92,6 +92,8 @@ public class ResilientWsClientProperties {
 
 		private final Send send = new Send();
 
+		private final Health health = new Health();
+
 		void applyTo(ConnectionSettings.Builder builder) {
 			set(this.url, builder::url);
 			set(this.subprotocols, builder::subprotocols);
@@ -181,6 +183,37 @@ public class ResilientWsClientProperties {
 
 		public Send getSend() {
 			return this.send;
+		}
+
+		public Health getHealth() {
+			return this.health;
+		}
+
+	}
+
+	/** How the connection shows in the websockets health contributor (read by the health auto-configuration). */
+	public static class Health {
+
+		/** Whether the connection is part of the websockets health contributor. Default true. */
+		private @Nullable Boolean enabled;
+
+		/** How long the connection may be connecting or waiting to reconnect (health RECONNECTING) before its health is DOWN. Default 30s. */
+		private @Nullable Duration downAfter;
+
+		public @Nullable Boolean getEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(@Nullable Boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public @Nullable Duration getDownAfter() {
+			return this.downAfter;
+		}
+
+		public void setDownAfter(@Nullable Duration downAfter) {
+			this.downAfter = downAfter;
 		}
 
 	}

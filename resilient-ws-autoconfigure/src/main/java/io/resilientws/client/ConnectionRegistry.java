@@ -8,6 +8,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
@@ -37,6 +38,9 @@ import org.springframework.scheduling.TaskScheduler;
  * <p>
  * Owns the shared resources of all connections: the I/O pool their transports and callbacks run on.
  * The scheduler for heartbeats and reconnect timers is shared too, and passed in.
+ * <p>
+ * Observers (metrics, health, the actuator endpoint) {@link #addListener listen} to the connections
+ * added, removed and to their events instead of looking into them.
  */
 public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 
@@ -56,12 +60,15 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final Map<String, ManagedConnection> connections = new ConcurrentHashMap<>();
 
+	private final List<ConnectionListener> listeners = new CopyOnWriteArrayList<>();
+
 	private volatile boolean running;
 
 	/**
 	 * @param scheduler the scheduler shared by all heartbeats and reconnect timers
 	 * @param sslContexts the SSL context of an SSL bundle, by bundle name
-	 * @param events receives every connection event (metrics, Spring application events)
+	 * @param events receives every connection event (Spring application events); see also
+	 * {@link #addListener}
 	 * @param defaults a settings builder preset with the application's connection defaults
 	 * @param shutdownTimeout how long {@link #stop} waits for connections to close
 	 */
@@ -87,10 +94,11 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 	 */
 	public ManagedConnection register(String name, ConnectionSettings settings, ConnectionHandler handler) {
 		ManagedConnection connection = new ManagedConnection(name, settings, handler, this.scheduler, this.connector,
-				this.ioPool, this.events);
+				this.ioPool, this::publish);
 		if (this.connections.putIfAbsent(name, connection) != null) {
 			throw new IllegalStateException("A connection named '" + name + "' is already registered");
 		}
+		notifyListeners((listener) -> listener.connectionAdded(connection));
 		if (this.running && settings.autoStartup()) {
 			connection.start();
 		}
@@ -102,8 +110,37 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 		ManagedConnection connection = this.connections.remove(name);
 		if (connection != null) {
 			connection.close();
+			notifyListeners((listener) -> listener.connectionRemoved(connection));
 		}
 		return connection != null;
+	}
+
+	/**
+	 * Adds a listener. It is told about connections added and removed from now on, and about every
+	 * event; connections registered before are in {@link #all()}.
+	 */
+	public void addListener(ConnectionListener listener) {
+		this.listeners.add(listener);
+	}
+
+	public void removeListener(ConnectionListener listener) {
+		this.listeners.remove(listener);
+	}
+
+	private void publish(ConnectionEvent event) {
+		this.events.accept(event);
+		notifyListeners((listener) -> listener.onEvent(event));
+	}
+
+	private void notifyListeners(Consumer<ConnectionListener> notification) {
+		for (ConnectionListener listener : this.listeners) {
+			try {
+				notification.accept(listener);
+			}
+			catch (RuntimeException ex) {
+				logger.warn("Connection listener " + listener + " failed", ex);
+			}
+		}
 	}
 
 	public Optional<ManagedConnection> find(String name) {

@@ -19,6 +19,7 @@ import java.util.function.Consumer;
 
 import io.resilientws.heartbeat.Heartbeat;
 import io.resilientws.heartbeat.HeartbeatMode;
+import io.resilientws.heartbeat.HeartbeatSettings;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.SendFailure;
@@ -77,6 +78,9 @@ public final class ManagedConnection {
 
 	private final OutboundQueue outbound;
 
+	/** Traffic totals, counted outside the lock. */
+	private final ConnectionStatistics statistics = new ConnectionStatistics();
+
 	private final Object lock = new Object();
 
 	// Everything below is guarded by lock.
@@ -113,6 +117,15 @@ public final class ManagedConnection {
 	/** The code of the local close under way. */
 	private int closeCode;
 
+	/** Since when the connection is wanted but not open (since start(), or since it was lost); null otherwise. */
+	private @Nullable Instant downSince;
+
+	/** Whether downSince is the loss of an open connection (and not a start that has not opened yet). */
+	private boolean lostOpen;
+
+	/** Whether the current attempt is a reconnect (scheduled, or asked for), not the first after start(). */
+	private boolean reconnectAttempt;
+
 	/** Completed when the connection reaches CLOSED, for an application waiting to stop. */
 	private final List<CompletableFuture<Void>> shutdownWaiters = new ArrayList<>();
 
@@ -130,11 +143,19 @@ public final class ManagedConnection {
 		this.outbound = new OutboundQueue(settings.send(), scheduler, this.callbacks, new OutboundQueue.Observer() {
 			@Override
 			public void undelivered(SendFailure reason) {
+				ManagedConnection.this.statistics.countUndelivered(reason);
 			}
 
 			@Override
 			public void overflowClose() {
 				sendBufferOverflowed();
+			}
+
+			@Override
+			public void written(OutboundMessage message) {
+				if (!isHeartbeatPing(message)) {
+					ManagedConnection.this.statistics.countSent(message.size());
+				}
 			}
 		});
 		this.backOff = settings.reconnect().startBackOff();
@@ -206,6 +227,21 @@ public final class ManagedConnection {
 		}
 	}
 
+	/**
+	 * Since when the connection has been trying to open: since it was lost, or since {@link #start()}
+	 * if it has not opened since. Empty while open, closing or closed.
+	 */
+	public Optional<Instant> downSince() {
+		synchronized (this.lock) {
+			return Optional.ofNullable(this.downSince);
+		}
+	}
+
+	/** Messages and bytes sent and received, and messages not delivered, since the connection was created. */
+	public ConnectionStatistics statistics() {
+		return this.statistics;
+	}
+
 	/** The round trip of the latest answered heartbeat ping. */
 	public Optional<Duration> lastHeartbeatRoundTrip() {
 		synchronized (this.lock) {
@@ -232,9 +268,10 @@ public final class ManagedConnection {
 		boolean held = current == ConnectionState.OPEN || (this.settings.queueWhileDisconnected()
 				&& (current == ConnectionState.CONNECTING || current == ConnectionState.WAITING_TO_RECONNECT));
 		if (!held) {
-			return SendResult.rejected(
-					(current == ConnectionState.CLOSED || current == ConnectionState.CLOSING) ? SendFailure.CLOSED
-							: SendFailure.NOT_OPEN);
+			SendFailure reason = (current == ConnectionState.CLOSED || current == ConnectionState.CLOSING)
+					? SendFailure.CLOSED : SendFailure.NOT_OPEN;
+			this.statistics.countUndelivered(reason);
+			return SendResult.rejected(reason);
 		}
 		return this.outbound.offer(message);
 	}
@@ -249,6 +286,9 @@ public final class ManagedConnection {
 			this.attempt = 0;
 			this.backOff = this.settings.reconnect().startBackOff();
 			this.outbound.reopen();
+			this.downSince = this.clock.instant();
+			this.lostOpen = false;
+			this.reconnectAttempt = false;
 			connect();
 		}
 	}
@@ -293,6 +333,15 @@ public final class ManagedConnection {
 	 */
 	public void reconnect() {
 		synchronized (this.lock) {
+			if (this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING) {
+				this.downSince = this.clock.instant();
+				this.lostOpen = true;
+			}
+			else if (this.downSince == null) {
+				this.downSince = this.clock.instant();
+			}
+			this.reconnectAttempt = true;
+			this.openedAt = null;
 			if (this.webSocket != null) {
 				this.webSocket.abort();
 				this.webSocket = null;
@@ -350,6 +399,10 @@ public final class ManagedConnection {
 			}
 			if (failure != null || ws == null) {
 				Throwable cause = (failure != null) ? failure : new IllegalStateException("no WebSocket");
+				if (this.reconnectAttempt) {
+					publish(new ConnectionEvent.ReconnectAttempted(this.name, this.clock.instant(), this.attempt, false,
+							null));
+				}
 				dispatch((h) -> h.onError(this, cause));
 				lost(CloseEvent.ABNORMAL_CLOSURE, HandshakeFailures.describe(cause), CloseInitiator.ABNORMAL, false,
 						HandshakeFailures.retryAfter(cause, this.clock.instant()).orElse(null));
@@ -359,6 +412,13 @@ public final class ManagedConnection {
 			this.openedAt = this.clock.instant();
 			this.protocol = (ws.getSubprotocol() != null) ? ws.getSubprotocol() : "";
 			moveTo(ConnectionState.OPEN);
+			if (this.reconnectAttempt) {
+				Duration downtime = (this.lostOpen && this.downSince != null)
+						? Duration.between(this.downSince, this.openedAt) : null;
+				publish(new ConnectionEvent.ReconnectAttempted(this.name, this.openedAt, this.attempt, true, downtime));
+			}
+			this.downSince = null;
+			this.lostOpen = false;
 			log("open to " + this.settings.redactedUrl() + " (attempt " + this.attempt + ")");
 			Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.scheduler, new HeartbeatPeer(transport));
 			this.heartbeat = beat;
@@ -373,9 +433,17 @@ public final class ManagedConnection {
 	/** The connection is gone without a local close: decide between reconnecting and staying closed. */
 	private void lost(int code, String reason, CloseInitiator initiator, boolean wasClean,
 			@Nullable Duration retryAfter) {
+		boolean wasOpen = this.state == ConnectionState.OPEN;
 		stopHeartbeat();
 		this.webSocket = null;
 		Instant now = this.clock.instant();
+		if (wasOpen) {
+			this.downSince = now;
+			this.lostOpen = true;
+		}
+		else if (this.downSince == null) {
+			this.downSince = now;
+		}
 		if (this.openedAt != null
 				&& Duration.between(this.openedAt, now).compareTo(this.settings.reconnect().stableAfter()) >= 0) {
 			this.backOff = this.settings.reconnect().startBackOff();
@@ -406,21 +474,24 @@ public final class ManagedConnection {
 		int waitingGeneration = this.generation;
 		this.timer = this.scheduler.schedule(() -> reconnectTimerFired(waitingGeneration), at);
 		log("lost (" + code + " " + reason + "); attempt " + event.nextAttempt() + " in " + delay.toMillis() + " ms");
-		dispatchClose(event);
+		dispatchClose(event, wasOpen);
 	}
 
 	/** Ends for good: no reconnect follows. */
 	private void closed(CloseEvent event) {
+		boolean wasOpen = this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING;
 		stopHeartbeat();
 		cancelTimer();
 		this.webSocket = null;
 		this.openedAt = null;
 		this.nextAttemptAt = null;
+		this.downSince = null;
+		this.lostOpen = false;
 		this.lastClose = event;
 		this.outbound.close(SendFailure.CLOSED);
 		moveTo(ConnectionState.CLOSED);
 		log("closed (" + event.code() + " " + event.reason() + ", " + event.initiator() + "); no reconnect");
-		dispatchClose(event);
+		dispatchClose(event, wasOpen);
 		List<CompletableFuture<Void>> waiters = new ArrayList<>(this.shutdownWaiters);
 		this.shutdownWaiters.clear();
 		waiters.forEach((waiter) -> this.callbacks.execute(() -> waiter.complete(null)));
@@ -429,6 +500,7 @@ public final class ManagedConnection {
 	private void reconnectTimerFired(int waitingGeneration) {
 		synchronized (this.lock) {
 			if (waitingGeneration == this.generation && this.state == ConnectionState.WAITING_TO_RECONNECT) {
+				this.reconnectAttempt = true;
 				connect();
 			}
 		}
@@ -557,10 +629,21 @@ public final class ManagedConnection {
 		}
 	}
 
-	private void dispatchClose(CloseEvent close) {
-		ConnectionEvent event = new ConnectionEvent.Closed(this.name, this.clock.instant(), close);
+	private void dispatchClose(CloseEvent close, boolean wasOpen) {
+		ConnectionEvent event = new ConnectionEvent.Closed(this.name, this.clock.instant(), close, wasOpen);
 		this.callbacks.execute(() -> this.events.accept(event));
 		dispatch((h) -> h.onClose(this, close));
+	}
+
+	/** Publishes in callback order, outside the lock (may be called under it). */
+	private void publish(ConnectionEvent event) {
+		this.callbacks.execute(() -> this.events.accept(event));
+	}
+
+	/** A TEXT-mode heartbeat ping: not an application message, so not counted. */
+	private boolean isHeartbeatPing(OutboundMessage message) {
+		HeartbeatSettings heartbeat = this.settings.heartbeat();
+		return heartbeat.mode() == HeartbeatMode.TEXT && message.isText() && message.text().equals(heartbeat.pingText());
 	}
 
 	private void dispatch(Consumer<ConnectionHandler> callback) {
@@ -639,6 +722,33 @@ public final class ManagedConnection {
 			heartbeatFailed(this.transport.generation, description);
 		}
 
+		@Override
+		public void pingAnswered(Duration roundTrip) {
+			synchronized (ManagedConnection.this.lock) {
+				if (isCurrent()) {
+					publish(new ConnectionEvent.HeartbeatAnswered(ManagedConnection.this.name,
+							ManagedConnection.this.clock.instant(), roundTrip));
+				}
+			}
+		}
+
+		@Override
+		public void pingMissed(int consecutive) {
+			synchronized (ManagedConnection.this.lock) {
+				if (isCurrent()) {
+					publish(new ConnectionEvent.HeartbeatMissed(ManagedConnection.this.name,
+							ManagedConnection.this.clock.instant(), consecutive,
+							ManagedConnection.this.settings.heartbeat().maxMissed()));
+				}
+			}
+		}
+
+		// Under lock: a late answer to the heartbeat of an earlier attempt says nothing about this one.
+		private boolean isCurrent() {
+			return this.transport.generation == ManagedConnection.this.generation
+					&& ManagedConnection.this.state == ConnectionState.OPEN;
+		}
+
 	}
 
 	/**
@@ -680,6 +790,7 @@ public final class ManagedConnection {
 				webSocket.request(1);
 				return null;
 			}
+			ManagedConnection.this.statistics.countReceived(OutboundMessage.utf8Length(message));
 			deliver(webSocket, (h) -> h.onText(ManagedConnection.this, message));
 			return null;
 		}
@@ -696,6 +807,7 @@ public final class ManagedConnection {
 			}
 			ByteBuffer message = ByteBuffer.wrap(this.binary.toByteArray()).asReadOnlyBuffer();
 			this.binary.reset();
+			ManagedConnection.this.statistics.countReceived(message.remaining());
 			deliver(webSocket, (h) -> h.onBinary(ManagedConnection.this, message));
 			return null;
 		}

@@ -28,6 +28,17 @@ public final class Heartbeat {
 		/** The peer missed too many pings; {@code description} says how many and since when. */
 		void declareDead(String description);
 
+		/** A ping was answered after {@code roundTrip} (for metrics: called outside the heartbeat's lock). */
+		default void pingAnswered(Duration roundTrip) {
+		}
+
+		/**
+		 * A ping went unanswered for the timeout; {@code consecutive} pings are missed in a row. Called
+		 * before {@link #declareDead} when this miss is the last one allowed.
+		 */
+		default void pingMissed(int consecutive) {
+		}
+
 	}
 
 	private final HeartbeatSettings settings;
@@ -97,13 +108,20 @@ public final class Heartbeat {
 	}
 
 	/** A pong (or, in text mode, the expected pong text): always proves life. */
-	public synchronized void pongReceived() {
-		Instant now = this.clock.instant();
-		if (this.awaitingPong && this.pingSentAt != null) {
-			this.lastRoundTrip = Duration.between(this.pingSentAt, now);
-			this.awaitingPong = false;
+	public void pongReceived() {
+		Duration answered = null;
+		synchronized (this) {
+			Instant now = this.clock.instant();
+			if (this.awaitingPong && this.pingSentAt != null) {
+				this.lastRoundTrip = Duration.between(this.pingSentAt, now);
+				this.awaitingPong = false;
+				answered = this.lastRoundTrip;
+			}
+			this.lastLifeAt = now;
 		}
-		this.lastLifeAt = now;
+		if (answered != null) {
+			this.peer.pingAnswered(answered);
+		}
 	}
 
 	private synchronized void lifeSeen() {
@@ -128,7 +146,8 @@ public final class Heartbeat {
 	}
 
 	private void check() {
-		String death;
+		String death = null;
+		int missedNow = 0;
 		synchronized (this) {
 			if (!this.running || this.pingSentAt == null) {
 				return;
@@ -139,21 +158,28 @@ public final class Heartbeat {
 			}
 			else {
 				this.missed++;
+				missedNow = this.missed;
 			}
 			if (this.missed < this.settings.maxMissed()) {
 				Instant now = this.clock.instant();
 				Instant nextPing = this.pingSentAt.plus(this.settings.interval());
 				this.task = this.scheduler.schedule(this::ping, nextPing.isBefore(now) ? now : nextPing);
-				return;
 			}
-			this.running = false;
-			this.task = null;
-			death = "no " + ((this.settings.mode() == HeartbeatMode.TEXT) ? "heartbeat reply" : "pong") + " within "
-					+ this.settings.timeout().toMillis() + " ms (" + this.missed + " consecutive missed) after "
-					+ this.answeredPings + " answered pings; last sign of life " + Duration.between(this.lastLifeAt,
-							this.clock.instant()).toMillis() + " ms ago";
+			else {
+				this.running = false;
+				this.task = null;
+				death = "no " + ((this.settings.mode() == HeartbeatMode.TEXT) ? "heartbeat reply" : "pong")
+						+ " within " + this.settings.timeout().toMillis() + " ms (" + this.missed
+						+ " consecutive missed) after " + this.answeredPings + " answered pings; last sign of life "
+						+ Duration.between(this.lastLifeAt, this.clock.instant()).toMillis() + " ms ago";
+			}
 		}
-		this.peer.declareDead(death);
+		if (missedNow > 0) {
+			this.peer.pingMissed(missedNow);
+		}
+		if (death != null) {
+			this.peer.declareDead(death);
+		}
 	}
 
 }

@@ -71,9 +71,10 @@ public final class OutboundMessage {
 		return this.size;
 	}
 
+	/** The length of {@code text} in UTF-8 bytes, counted without encoding it. */
 	// Counted rather than encoded: the transport encodes the text itself, and the browser's
 	// bufferedAmount is defined in UTF-8 bytes too.
-	static long utf8Length(String text) {
+	public static long utf8Length(String text) {
 		long bytes = 0;
 		for (int i = 0; i < text.length(); i++) {
 			char c = text.charAt(i);

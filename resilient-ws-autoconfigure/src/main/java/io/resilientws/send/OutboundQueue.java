@@ -37,6 +37,10 @@ public final class OutboundQueue {
 		/** The buffer overflowed under {@link OverflowPolicy#CLOSE}: the owner should close the connection. */
 		void overflowClose();
 
+		/** A message was written to the network (for counters; called on the writing thread, keep it cheap). */
+		default void written(OutboundMessage message) {
+		}
+
 	}
 
 	private final SendLimits limits;
@@ -421,6 +425,7 @@ public final class OutboundQueue {
 			this.lock.unlock();
 		}
 		if (failure == null) {
+			this.observer.written(message);
 			this.completions.execute(() -> message.delivery.complete(null));
 		}
 		else {

@@ -107,6 +107,8 @@ class ManagedConnectionTest {
 		this.server.stop();
 		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
 		assertThat(this.handler.closes.get(0).code()).isEqualTo(1006);
+		assertThat(this.handler.closes.get(0).initiator()).isEqualTo(CloseInitiator.ABNORMAL);
+		assertThat(this.handler.closes.get(0).wasClean()).isFalse();
 		assertThat(this.handler.closes.get(0).willReconnect()).isTrue();
 		await().atMost(WAIT).until(() -> this.handler.closes.size() >= 2);
 		assertThat(this.handler.closes).allSatisfy((close) -> assertThat(close.willReconnect()).isTrue());

@@ -25,6 +25,8 @@ class HeartbeatTest {
 
 	private final List<String> deaths = new CopyOnWriteArrayList<>();
 
+	private final List<String> hooks = new CopyOnWriteArrayList<>();
+
 	private final Heartbeat.Peer peer = new Heartbeat.Peer() {
 		@Override
 		public void sendPing() {
@@ -34,8 +36,34 @@ class HeartbeatTest {
 		@Override
 		public void declareDead(String description) {
 			HeartbeatTest.this.deaths.add(description);
+			HeartbeatTest.this.hooks.add("dead");
+		}
+
+		@Override
+		public void pingAnswered(Duration roundTrip) {
+			HeartbeatTest.this.hooks.add("answered " + roundTrip.toMillis());
+		}
+
+		@Override
+		public void pingMissed(int consecutive) {
+			HeartbeatTest.this.hooks.add("missed " + consecutive);
 		}
 	};
+
+	@Test
+	void thePeerIsToldOfEachAnsweredAndEachMissedPing() {
+		Heartbeat heartbeat = heartbeat(2, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL.plusMillis(25));
+		heartbeat.pongReceived();
+		// A second pong for the same ping measures nothing.
+		heartbeat.pongReceived();
+		this.scheduler.advance(INTERVAL.minusMillis(25));
+		this.scheduler.advance(TIMEOUT);
+		this.scheduler.advance(INTERVAL.minus(TIMEOUT));
+		this.scheduler.advance(TIMEOUT);
+		assertThat(this.hooks).containsExactly("answered 25", "missed 1", "missed 2", "dead");
+	}
 
 	@Test
 	void aSilentPeerIsDeclaredDeadExactlyIntervalPlusTimeoutAfterTheLastSignOfLife() {

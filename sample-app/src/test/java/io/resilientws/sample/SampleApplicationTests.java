@@ -1,5 +1,9 @@
 package io.resilientws.sample;
 
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Optional;
 
@@ -47,6 +51,24 @@ class SampleApplicationTests {
 			.until(this.tickerClient::tickCount, (count) -> count >= ticksBefore + 2);
 		assertThat(this.tickerClient.lastTick()).hasValueSatisfying(
 				(tick) -> assertThat(tick).matches("tick \\d+ \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z"));
+	}
+
+	@Test
+	void actuatorShowsTheConnectionItsHealthAndItsMeters() throws Exception {
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> this.connections.get("ticker").state() == ConnectionState.OPEN);
+		String websockets = get("/actuator/websockets/ticker");
+		assertThat(websockets).contains("\"state\":\"OPEN\"").contains("\"transitions\":[");
+		assertThat(get("/actuator/health/websockets")).contains("\"ticker\":{").contains("\"status\":\"UP\"");
+		assertThat(get("/actuator/metrics/resilientws.client.messages.received")).contains("\"connection\"");
+	}
+
+	private static String get(String path) throws Exception {
+		HttpResponse<String> response = HttpClient.newHttpClient()
+			.send(HttpRequest.newBuilder(URI.create("http://localhost:" + PORT + path)).build(),
+					HttpResponse.BodyHandlers.ofString());
+		assertThat(response.statusCode()).as(path).isEqualTo(200);
+		return response.body();
 	}
 
 	@Test

@@ -1,0 +1,7 @@
+/**
+ * The {@code websockets} actuator endpoint.
+ */
+@NullMarked
+package io.resilientws.actuate.endpoint;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,34 @@
+package io.resilientws.autoconfigure.endpoint;
+
+import io.resilientws.ResilientWsScheduler;
+import io.resilientws.actuate.endpoint.TransitionHistory;
+import io.resilientws.actuate.endpoint.WebSocketsEndpoint;
+import io.resilientws.autoconfigure.ResilientWsClientAutoConfiguration;
+import io.resilientws.client.ConnectionRegistry;
+
+import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
+import org.springframework.boot.actuate.endpoint.annotation.Endpoint;
+import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
+import org.springframework.context.annotation.Bean;
+
+/**
+ * The {@code websockets} actuator endpoint, when actuator is present and the endpoint is available
+ * (accessible and exposed, e.g. {@code management.endpoints.web.exposure.include=websockets}).
+ */
+@AutoConfiguration(after = ResilientWsClientAutoConfiguration.class)
+@ConditionalOnClass({ Endpoint.class, ConditionalOnAvailableEndpoint.class })
+@ConditionalOnAvailableEndpoint(WebSocketsEndpoint.class)
+public final class ResilientWsEndpointAutoConfiguration {
+
+	@Bean
+	@ConditionalOnMissingBean
+	@ConditionalOnBean(ConnectionRegistry.class)
+	WebSocketsEndpoint webSocketsEndpoint(ConnectionRegistry connections, ResilientWsScheduler scheduler) {
+		return new WebSocketsEndpoint(connections, TransitionHistory.of(connections, TransitionHistory.DEFAULT_SIZE),
+				scheduler.taskScheduler().getClock());
+	}
+
+}

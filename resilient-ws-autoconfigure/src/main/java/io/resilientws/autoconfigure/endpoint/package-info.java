@@ -1,0 +1,7 @@
+/**
+ * Auto-configuration of the websockets actuator endpoint.
+ */
+@NullMarked
+package io.resilientws.autoconfigure.endpoint;
+
+import org.jspecify.annotations.NullMarked;

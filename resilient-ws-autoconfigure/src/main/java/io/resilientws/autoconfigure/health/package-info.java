@@ -1,0 +1,7 @@
+/**
+ * Auto-configuration of the websockets health contributor.
+ */
+@NullMarked
+package io.resilientws.autoconfigure.health;
+
+import org.jspecify.annotations.NullMarked;

@@ -1,0 +1,7 @@
+/**
+ * Auto-configuration of resilient-ws meters.
+ */
+@NullMarked
+package io.resilientws.autoconfigure.metrics;
+
+import org.jspecify.annotations.NullMarked;

@@ -65,10 +65,14 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	private static final String ATTRIBUTE = ManagedSession.class.getName();
 
-	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry) {
+	private final EndpointStatistics statistics;
+
+	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry,
+			EndpointStatistics statistics) {
 		super(delegate);
 		this.endpoint = endpoint;
 		this.registry = registry;
+		this.statistics = statistics;
 		ServerSettings settings = registry.settings();
 		this.openedAt = registry.scheduler().getClock().instant();
 		this.outbound = new OutboundQueue(settings.send(), registry.scheduler(), new SerialExecutor(registry.pool()),
@@ -81,6 +85,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 					@Override
 					public void overflowClose() {
 						overflowed();
+					}
+
+					@Override
+					public void written(OutboundMessage message) {
+						statistics.messagesSent.increment();
 					}
 				});
 		this.heartbeat = new Heartbeat(settings.heartbeat(), registry.scheduler(), new Heartbeat.Peer() {
@@ -257,6 +266,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			this.heartbeat.pongReceived();
 			return true;
 		}
+		this.statistics.messagesReceived.increment();
 		ServerSettings settings = this.registry.settings();
 		if (message instanceof TextMessage text && settings.appHeartbeat().enabled()
 				&& settings.appHeartbeat().pingText().equals(text.getPayload())) {

@@ -63,6 +63,9 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final Map<String, ManagedSession> sessions = new ConcurrentHashMap<>();
 
+	/** By endpoint path; an endpoint appears with its first session and stays. */
+	private final Map<String, EndpointStatistics> statistics = new ConcurrentHashMap<>();
+
 	/** Places taken by admitted handshakes and open sessions. */
 	private final AtomicInteger admitted = new AtomicInteger();
 
@@ -102,6 +105,16 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	public Collection<ManagedSession> sessions() {
 		return Collections.unmodifiableCollection(this.sessions.values());
+	}
+
+	/** What each endpoint that has had a session counted, by path. */
+	public Collection<EndpointStatistics> statistics() {
+		return Collections.unmodifiableCollection(this.statistics.values());
+	}
+
+	/** Whether the registry is draining its sessions for shutdown (and refusing new ones). */
+	public boolean isDraining() {
+		return this.draining;
 	}
 
 	public Optional<ManagedSession> find(String sessionId) {
@@ -189,8 +202,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	// ---- session lifecycle (called by SessionTrackingHandler) ----
 
 	ManagedSession opened(WebSocketSession session, String endpoint) {
-		ManagedSession managed = new ManagedSession(session, endpoint, this);
+		EndpointStatistics counts = this.statistics.computeIfAbsent(endpoint, EndpointStatistics::new);
+		ManagedSession managed = new ManagedSession(session, endpoint, this, counts);
 		this.sessions.put(session.getId(), managed);
+		counts.open.incrementAndGet();
+		counts.opened.increment();
 		managed.opened();
 		publish(new SessionEvent.Opened(session.getId(), endpoint, now()));
 		return managed;
@@ -202,6 +218,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			release(SessionAdmissionInterceptor.admittedPrincipal(session.getAttributes()));
 		}
 		if (managed != null) {
+			this.statistics.get(managed.endpoint()).open.decrementAndGet();
 			CloseCause cause = managed.closed(status);
 			publish(new SessionEvent.Closed(session.getId(), managed.endpoint(), status.getCode(), cause, now()));
 		}

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import io.resilientws.actuate.endpoint.TransitionHistory.Close;
 import io.resilientws.actuate.endpoint.TransitionHistory.Transition;
@@ -43,18 +44,33 @@ public class WebSocketsEndpoint {
 
 	private final Clock clock;
 
+	private final Supplier<@Nullable ServerSummary> server;
+
 	/**
 	 * @param connections the client connections
 	 * @param history their recent transitions
 	 * @param clock the clock the connections run on (for uptimes)
 	 */
 	public WebSocketsEndpoint(ConnectionRegistry connections, TransitionHistory history, Clock clock) {
+		this(connections, history, clock, () -> null);
+	}
+
+	/**
+	 * @param connections the client connections
+	 * @param history their recent transitions
+	 * @param clock the clock the connections run on (for uptimes)
+	 * @param server the summary of the server sessions ({@link ServerSummary#of}), null without a server
+	 * registry
+	 */
+	public WebSocketsEndpoint(ConnectionRegistry connections, TransitionHistory history, Clock clock,
+			Supplier<@Nullable ServerSummary> server) {
 		this.connections = connections;
 		this.history = history;
 		this.clock = clock;
+		this.server = server;
 	}
 
-	/** Every client connection, by name; the server part is absent until a server registry exists. */
+	/** Every client connection, by name, and a summary of the server sessions (when there is a server registry). */
 	@ReadOperation
 	public WebSocketsDescriptor websockets() {
 		Map<String, ConnectionDescriptor> clients = new LinkedHashMap<>();
@@ -62,7 +78,7 @@ public class WebSocketsEndpoint {
 			.stream()
 			.sorted(Comparator.comparing(ManagedConnection::name))
 			.forEach((connection) -> clients.put(connection.name(), describe(connection, null)));
-		return new WebSocketsDescriptor(clients, null);
+		return new WebSocketsDescriptor(clients, this.server.get());
 	}
 
 	/** One client connection with its recent transitions, or 404 when there is none of that name. */
@@ -120,9 +136,9 @@ public class WebSocketsEndpoint {
 	 * The response of {@code /actuator/websockets}.
 	 *
 	 * @param clients the client connections, by name
-	 * @param server the server sessions; null (and absent from the JSON) until a server registry exists
+	 * @param server the server sessions; null (and absent from the JSON) without a server registry
 	 */
-	public record WebSocketsDescriptor(Map<String, ConnectionDescriptor> clients, @Nullable Object server)
+	public record WebSocketsDescriptor(Map<String, ConnectionDescriptor> clients, @Nullable ServerSummary server)
 			implements OperationResponseBody {
 	}
 

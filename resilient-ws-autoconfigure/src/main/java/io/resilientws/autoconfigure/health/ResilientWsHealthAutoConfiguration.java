@@ -9,11 +9,15 @@ import io.resilientws.InvalidConfigurationException;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.autoconfigure.ResilientWsClientAutoConfiguration;
 import io.resilientws.autoconfigure.ResilientWsClientProperties;
+import io.resilientws.autoconfigure.ResilientWsServerAutoConfiguration;
 import io.resilientws.client.ConnectionRegistry;
 import io.resilientws.health.ClientConnectionsHealthContributor;
 import io.resilientws.health.ConnectionHealthSettings;
+import io.resilientws.health.ServerSessionsHealthIndicator;
+import io.resilientws.server.ServerSessionRegistry;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnBooleanProperty;
@@ -24,7 +28,9 @@ import org.springframework.boot.health.actuate.endpoint.HealthEndpointGroupsPost
 import org.springframework.boot.health.autoconfigure.contributor.ConditionalOnEnabledHealthIndicator;
 import org.springframework.boot.health.contributor.CompositeHealthContributor;
 import org.springframework.boot.health.contributor.HealthContributor;
+import org.springframework.boot.health.contributor.HealthIndicator;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 
 /**
  * The {@code websockets} health contributor: a composite with a {@code clients} part holding one
@@ -32,7 +38,7 @@ import org.springframework.context.annotation.Bean;
  * Off with {@code management.health.websockets.enabled=false}; one connection opts out with
  * {@code resilient-ws.client.connections.<name>.health.enabled=false}.
  */
-@AutoConfiguration(after = ResilientWsClientAutoConfiguration.class,
+@AutoConfiguration(after = { ResilientWsClientAutoConfiguration.class, ResilientWsServerAutoConfiguration.class },
 		afterName = "org.springframework.boot.health.autoconfigure.actuate.endpoint.AvailabilityProbesAutoConfiguration")
 @ConditionalOnClass(HealthContributor.class)
 @ConditionalOnEnabledHealthIndicator("websockets")
@@ -46,11 +52,37 @@ public final class ResilientWsHealthAutoConfiguration {
 	@ConditionalOnMissingBean(name = "websocketsHealthContributor")
 	@ConditionalOnBean(ConnectionRegistry.class)
 	CompositeHealthContributor websocketsHealthContributor(ConnectionRegistry connections,
-			ResilientWsClientProperties properties, ResilientWsScheduler scheduler) {
+			ResilientWsClientProperties properties, ResilientWsScheduler scheduler,
+			ObjectProvider<ServerHealthPart> server) {
 		Map<String, HealthContributor> parts = new LinkedHashMap<>();
 		parts.put("clients", new ClientConnectionsHealthContributor(connections, healthSettings(properties),
 				scheduler.taskScheduler().getClock()));
+		server.ifAvailable((part) -> parts.put("server", part.indicator()));
 		return CompositeHealthContributor.fromMap(parts);
+	}
+
+	/**
+	 * The server part, where spring-websocket is on the class path. Held in a type of its own: a
+	 * {@code HealthIndicator} bean would also be registered by Spring Boot as a contributor by itself.
+	 */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.web.socket.WebSocketHandler")
+	static class ServerHealthConfiguration {
+
+		@Bean
+		@ConditionalOnBean(ServerSessionRegistry.class)
+		ServerHealthPart resilientWsServerHealthPart(ServerSessionRegistry sessions) {
+			ServerSessionsHealthIndicator indicator = new ServerSessionsHealthIndicator(sessions);
+			return () -> indicator;
+		}
+
+	}
+
+	@FunctionalInterface
+	interface ServerHealthPart {
+
+		HealthIndicator indicator();
+
 	}
 
 	@Bean

@@ -71,12 +71,7 @@ class ClientConnectionsIntegrationTest {
 	@Test
 	void wssConnectionTrustsTheServerThroughItsSslBundle(@TempDir Path directory) throws Exception {
 		SelfSignedCertificate certificate = SelfSignedCertificate.create(directory);
-		try (TestWebSocketServer server = TestWebSocketServer.builder()
-			.property("server.ssl.bundle", "server")
-			.property("spring.ssl.bundle.jks.server.keystore.location", "file:" + certificate.keyStore())
-			.property("spring.ssl.bundle.jks.server.keystore.password", certificate.password())
-			.property("spring.ssl.bundle.jks.server.keystore.type", "PKCS12")
-			.start()) {
+		try (TestWebSocketServer server = tlsServer(certificate)) {
 			this.runner
 				.withPropertyValues("resilient-ws.client.connections.secure.url=wss://localhost:" + server.port() + "/ws",
 						"resilient-ws.client.connections.secure.ssl-bundle=client",
@@ -94,12 +89,7 @@ class ClientConnectionsIntegrationTest {
 	@Test
 	void wssConnectionWithoutTrustFailsItsHandshakeAndKeepsTrying(@TempDir Path directory) throws Exception {
 		SelfSignedCertificate certificate = SelfSignedCertificate.create(directory);
-		try (TestWebSocketServer server = TestWebSocketServer.builder()
-			.property("server.ssl.bundle", "server")
-			.property("spring.ssl.bundle.jks.server.keystore.location", "file:" + certificate.keyStore())
-			.property("spring.ssl.bundle.jks.server.keystore.password", certificate.password())
-			.property("spring.ssl.bundle.jks.server.keystore.type", "PKCS12")
-			.start()) {
+		try (TestWebSocketServer server = tlsServer(certificate)) {
 			this.runner
 				.withPropertyValues("resilient-ws.client.connections.secure.url=wss://localhost:" + server.port() + "/ws")
 				.run((context) -> {
@@ -124,6 +114,16 @@ class ClientConnectionsIntegrationTest {
 			.contains("The resilient-ws property 'resilient-ws.client.connections.quotes.url' has the invalid value "
 					+ "'https://quotes.example.com/stream'.")
 			.contains("'resilient-ws.client.connections.quotes.url' must be a ws:// or wss:// URL");
+	}
+
+	/** A server on wss:// with the certificate, through Spring Boot's own SSL bundle support. */
+	private static TestWebSocketServer tlsServer(SelfSignedCertificate certificate) {
+		return TestWebSocketServer.builder()
+			.property("server.ssl.bundle", "server")
+			.property("spring.ssl.bundle.jks.server.keystore.location", "file:" + certificate.keyStore())
+			.property("spring.ssl.bundle.jks.server.keystore.password", certificate.password())
+			.property("spring.ssl.bundle.jks.server.keystore.type", "PKCS12")
+			.start();
 	}
 
 	@Configuration(proxyBeanMethods = false)

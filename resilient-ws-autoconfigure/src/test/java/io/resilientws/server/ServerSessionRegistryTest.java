@@ -1,6 +1,11 @@
 package io.resilientws.server;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
 import java.net.http.WebSocketHandshakeException;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -189,6 +194,48 @@ class ServerSessionRegistryTest {
 		await().atMost(WAIT).until(() -> calm.messages.contains("hello"));
 		// The burst got through; nothing after the limit was broken reached the handler.
 		assertThat(this.server.received()).contains("flood 0").hasSizeLessThanOrEqualTo(7).doesNotContain("flood 10");
+	}
+
+	@Test
+	void aClientThatSendsGarbageLosesItsOwnSessionWith1002() throws Exception {
+		start();
+		RawClient bystander = client(this.server.url());
+		try (Socket socket = new Socket("127.0.0.1", this.server.port())) {
+			socket.setSoTimeout(10_000);
+			OutputStream out = socket.getOutputStream();
+			out.write(("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+					+ "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+				.getBytes(StandardCharsets.US_ASCII));
+			InputStream in = socket.getInputStream();
+			String response = readHttpHead(in);
+			assertThat(response).startsWith("HTTP/1.1 101");
+			await().atMost(WAIT).until(() -> this.registry.count() == 2);
+			// A masked frame with the reserved opcode 0x3: not WebSocket.
+			out.write(new byte[] { (byte) 0x83, (byte) 0x80, 1, 2, 3, 4 });
+			out.flush();
+			int first = in.read();
+			int length = in.read();
+			int code = (in.read() << 8) | in.read();
+			assertThat(first).as("a close frame").isEqualTo(0x88);
+			assertThat(length).isGreaterThanOrEqualTo(2);
+			assertThat(code).isEqualTo(1002);
+		}
+		await().atMost(WAIT).until(() -> closedEvents().size() == 1);
+		assertThat(closedEvents().get(0).cause()).isEqualTo(CloseCause.ERROR);
+		bystander.send("unaffected");
+		await().atMost(WAIT).until(() -> bystander.messages.contains("unaffected"));
+	}
+
+	private static String readHttpHead(InputStream in) throws IOException {
+		StringBuilder head = new StringBuilder();
+		while (!head.toString().endsWith("\r\n\r\n")) {
+			int next = in.read();
+			if (next < 0) {
+				break;
+			}
+			head.append((char) next);
+		}
+		return head.toString();
 	}
 
 	@Test

@@ -15,7 +15,19 @@ fi
 if [ -z "${SKIP_BUILD:-}" ]; then
   ./mvnw -q -B -pl benchmarks -am package -DskipTests
 fi
-CP="benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)"
+# Run from a snapshot of this build, so that a rebuild while a long scenario runs cannot pull
+# classes or the library jar from under it.
+SNAP="benchmarks/target/snapshot-$(date +%s)-$$"
+mkdir -p "$SNAP/lib"
+cp -r benchmarks/target/classes "$SNAP/classes"
+CP="$SNAP/classes"
+IFS=: read -r -a ENTRIES < benchmarks/target/classpath.txt || true
+for entry in "${ENTRIES[@]}"; do
+  case "$entry" in
+    "$PWD"/*) cp "$entry" "$SNAP/lib/" && CP="$CP:$SNAP/lib/$(basename "$entry")" ;;
+    *) CP="$CP:$entry" ;;
+  esac
+done
 
 scenario="${1:?usage: run.sh echo|fanout|idle|storm|detect|jmh [options]}"
 shift
@@ -31,4 +43,4 @@ if [ "$scenario" = fanout ]; then
   ip netns exec rwsbench sysctl -q -w net.ipv4.tcp_wmem="4096 16384 ${FANOUT_WMEM_MAX:-131072}"
   NETNS=(ip netns exec rwsbench)
 fi
-exec "${NETNS[@]}" java -Xms2g -Xmx6g -XX:+UseG1GC -Dbench.dir=benchmarks -cp "$CP" io.resilientws.benchmarks.Main "$scenario" "$@"
+exec "${NETNS[@]}" java -Xms2g -Xmx6g -XX:+UseG1GC -Dbench.dir=benchmarks -Dbench.server.jvm="${BENCH_SERVER_JVM:-}" -cp "$CP" io.resilientws.benchmarks.Main "$scenario" "$@"

@@ -4,7 +4,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.resilientws.benchmarks.scenario.EchoScenario;
+import io.resilientws.benchmarks.scenario.DetectScenario;
 import io.resilientws.benchmarks.scenario.FanoutScenario;
+import io.resilientws.benchmarks.scenario.IdleScenario;
+import io.resilientws.benchmarks.scenario.StormScenario;
 
 /**
  * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm} or {@code detect}, with
@@ -28,6 +31,9 @@ public final class Main {
 		switch (args[0]) {
 			case "echo" -> new EchoScenario(options).run();
 			case "fanout" -> new FanoutScenario(options).run();
+			case "idle" -> new IdleScenario(options).run();
+			case "storm" -> new StormScenario(options).run();
+			case "detect" -> new DetectScenario(options).run();
 			default -> {
 				System.err.println("unknown scenario " + args[0]);
 				System.exit(2);

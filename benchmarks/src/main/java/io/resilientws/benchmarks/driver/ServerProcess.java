@@ -72,7 +72,13 @@ public final class ServerProcess implements AutoCloseable {
 			command.addAll(extra);
 		}
 		else {
-			command.addAll(List.of(javaBin(), "-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC", "-cp",
+			command.addAll(List.of(javaBin(), "-Xms" + heap, "-Xmx" + heap, "-XX:+UseG1GC"));
+			// e.g. -Dbench.server.jvm=-XX:StartFlightRecording=... to profile the server under test
+			String jvm = System.getProperty("bench.server.jvm", "").trim();
+			if (!jvm.isEmpty()) {
+				command.addAll(List.of(jvm.split("\\s+")));
+			}
+			command.addAll(List.of("-cp",
 					System.getProperty("java.class.path"), "io.resilientws.benchmarks.server.BenchServerApp",
 					"--server.port=" + port, "--server.address=127.0.0.1", "--server.tomcat.max-connections=20000",
 					"--spring.main.banner-mode=off"));

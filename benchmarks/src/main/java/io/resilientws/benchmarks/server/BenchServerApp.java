@@ -1,0 +1,216 @@
+package io.resilientws.benchmarks.server;
+
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.LockSupport;
+
+import io.resilientws.server.ServerSessionRegistry;
+import io.resilientws.server.SessionEvent;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.SpringApplication;
+import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.socket.BinaryMessage;
+import org.springframework.web.socket.CloseStatus;
+import org.springframework.web.socket.TextMessage;
+import org.springframework.web.socket.WebSocketSession;
+import org.springframework.web.socket.config.annotation.EnableWebSocket;
+import org.springframework.web.socket.config.annotation.WebSocketConfigurer;
+import org.springframework.web.socket.config.annotation.WebSocketHandlerRegistry;
+import org.springframework.web.socket.handler.AbstractWebSocketHandler;
+import org.springframework.web.socket.handler.ConcurrentWebSocketSessionDecorator;
+import org.springframework.web.socket.server.standard.ServletServerContainerFactoryBean;
+
+/**
+ * The server under test, started in its own JVM by the driver. One raw Spring handler at {@code /ws}
+ * echoes every message and is the target of broadcasts; {@code /control/*} lets the driver start a
+ * broadcast and read CPU time and heap.
+ * <p>
+ * The same code runs in both modes: {@code --resilient-ws.server.enabled=false} is plain Spring
+ * (broadcast = a loop over {@link ConcurrentWebSocketSessionDecorator}s, as Spring's documentation
+ * recommends); otherwise every session is a resilient-ws {@code ManagedSession} and broadcast is
+ * {@link ServerSessionRegistry#broadcast(String)}.
+ */
+@SpringBootApplication
+@EnableWebSocket
+public class BenchServerApp implements WebSocketConfigurer {
+
+	/** What Spring's docs suggest and what the measured plain baseline used: 10 s, 512 KiB. */
+	static final int PLAIN_SEND_TIME_LIMIT_MS = 10_000;
+
+	static final int PLAIN_BUFFER_LIMIT = 512 * 1024;
+
+	private final EchoHandler handler = new EchoHandler();
+
+	public static void main(String[] args) {
+		SpringApplication.run(BenchServerApp.class, args);
+	}
+
+	@Override
+	public void registerWebSocketHandlers(WebSocketHandlerRegistry registry) {
+		registry.addHandler(this.handler, "/ws").setAllowedOriginPatterns("*");
+	}
+
+	@Bean
+	EchoHandler echoHandler() {
+		return this.handler;
+	}
+
+	@Bean
+	ServletServerContainerFactoryBean webSocketContainer(Environment env) {
+		ServletServerContainerFactoryBean container = new ServletServerContainerFactoryBean();
+		int max = env.getProperty("bench.max-message", Integer.class, 8192);
+		container.setMaxTextMessageBufferSize(max);
+		container.setMaxBinaryMessageBufferSize(max);
+		return container;
+	}
+
+	/** Echoes; keeps a {@link ConcurrentWebSocketSessionDecorator} per session for the plain broadcast. */
+	static final class EchoHandler extends AbstractWebSocketHandler {
+
+		final Map<String, WebSocketSession> decorated = new ConcurrentHashMap<>();
+
+		@Override
+		public void afterConnectionEstablished(WebSocketSession session) {
+			this.decorated.put(session.getId(),
+					new ConcurrentWebSocketSessionDecorator(session, PLAIN_SEND_TIME_LIMIT_MS, PLAIN_BUFFER_LIMIT));
+		}
+
+		@Override
+		protected void handleTextMessage(WebSocketSession session, TextMessage message) throws Exception {
+			session.sendMessage(message);
+		}
+
+		@Override
+		protected void handleBinaryMessage(WebSocketSession session, BinaryMessage message) throws Exception {
+			session.sendMessage(message);
+		}
+
+		@Override
+		public void afterConnectionClosed(WebSocketSession session, CloseStatus status) {
+			this.decorated.remove(session.getId());
+		}
+
+	}
+
+	@RestController
+	static class Control {
+
+		private final EchoHandler handler;
+
+		private final @Nullable ServerSessionRegistry registry;
+
+		/** Server-side closes (starter mode), for the detection-latency scenario. */
+		private final List<Map<String, Object>> closes = new ArrayList<>();
+
+		Control(EchoHandler handler, ObjectProvider<ServerSessionRegistry> registry) {
+			this.handler = handler;
+			this.registry = registry.getIfAvailable();
+			if (this.registry != null) {
+				this.registry.addListener((event) -> {
+					if (event instanceof SessionEvent.Closed closed) {
+						synchronized (this.closes) {
+							this.closes.add(Map.of("timeMicros",
+									closed.timestamp().getEpochSecond() * 1_000_000L + closed.timestamp().getNano() / 1000,
+									"cause", closed.cause().name(), "code", closed.code()));
+						}
+					}
+				});
+			}
+		}
+
+		@GetMapping("/control/stats")
+		Map<String, Object> stats(@RequestParam(defaultValue = "false") boolean gc) {
+			if (gc) {
+				for (int i = 0; i < 3; i++) {
+					System.gc();
+				}
+			}
+			Map<String, Object> stats = new LinkedHashMap<>();
+			stats.put("mode", (this.registry != null) ? "starter" : "plain");
+			stats.put("heapUsed", ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+			stats.put("cpuNanos", ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+				.getProcessCpuTime());
+			stats.put("sessions", (this.registry != null) ? this.registry.count() : this.handler.decorated.size());
+			stats.put("threads", ManagementFactory.getThreadMXBean().getThreadCount());
+			stats.put("nanoTime", System.nanoTime());
+			return stats;
+		}
+
+		@GetMapping("/control/closes")
+		List<Map<String, Object>> closes() {
+			synchronized (this.closes) {
+				List<Map<String, Object>> copy = new ArrayList<>(this.closes);
+				this.closes.clear();
+				return copy;
+			}
+		}
+
+		/**
+		 * Broadcasts {@code count} text messages of {@code size} bytes at {@code rate} per second to every
+		 * session. Each carries the time it was <em>due</em> (System.nanoTime, the same monotonic clock as
+		 * the driver's on Linux), so a loop that falls behind shows up as latency, not as fewer samples.
+		 */
+		@PostMapping("/control/broadcast")
+		Map<String, Object> broadcast(@RequestParam int count, @RequestParam double rate, @RequestParam int size) {
+			long interval = (long) (1_000_000_000L / rate);
+			long start = System.nanoTime() + 1_000_000;
+			long accepted = 0;
+			long rejected = 0;
+			long maxLag = 0;
+			StringBuilder padding = new StringBuilder();
+			for (int i = 0; i < size; i++) {
+				padding.append('x');
+			}
+			String pad = padding.toString();
+			List<WebSocketSession> plain = new ArrayList<>();
+			// A loop stuck behind a stalled client gives up 30 s after its last message was due: runs stay bounded.
+			long giveUp = start + count * interval + 30_000_000_000L;
+			int sent = 0;
+			for (int i = 0; i < count && System.nanoTime() < giveUp; i++, sent++) {
+				long due = start + i * interval;
+				long now;
+				while ((now = System.nanoTime()) < due) {
+					LockSupport.parkNanos(Math.min(due - now, 1_000_000));
+				}
+				maxLag = Math.max(maxLag, now - due);
+				String prefix = due + "|";
+				String text = prefix + pad.substring(Math.min(pad.length(), prefix.length()));
+				if (this.registry != null) {
+					var result = this.registry.broadcast(text);
+					accepted += result.accepted();
+					rejected += result.rejected();
+				}
+				else {
+					plain.clear();
+					plain.addAll(this.handler.decorated.values());
+					TextMessage message = new TextMessage(text);
+					for (WebSocketSession session : plain) {
+						try {
+							session.sendMessage(message);
+							accepted++;
+						}
+						catch (Exception ex) {
+							rejected++;
+						}
+					}
+				}
+			}
+			return Map.of("sent", sent, "accepted", accepted, "rejected", rejected, "maxLagMillis", maxLag / 1_000_000,
+					"durationMillis", (System.nanoTime() - start) / 1_000_000);
+		}
+
+	}
+
+}

@@ -17,9 +17,9 @@ public final class BenchmarkAccess {
 		return registry.opened(session, endpoint);
 	}
 
-	/** The lookup SessionTrackingHandler does for every inbound message. */
+	/** Finding a session by id, as the registry's {@code find} and {@code send(id, ...)} do. */
 	public static @Nullable ManagedSession get(ServerSessionRegistry registry, String sessionId) {
-		return registry.get(sessionId);
+		return registry.find(sessionId).orElse(null);
 	}
 
 }

@@ -196,7 +196,7 @@ public class HotPathBenchmarks {
 
 	}
 
-	/** What the tracking handler does for every inbound message: find the managed session by id. */
+	/** Finding a session by id (registry.find, send(id, ...)); the per-message path reads a session attribute. */
 	@Benchmark
 	public ManagedSession registryLookup(Registry registry) {
 		return BenchmarkAccess.get(registry.registry, registry.ids[ThreadLocalRandom.current().nextInt(registry.ids.length)]);

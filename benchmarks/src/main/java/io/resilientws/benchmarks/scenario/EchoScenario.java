@@ -90,6 +90,9 @@ public final class EchoScenario {
 
 	private final boolean node;
 
+	/** HttpClients of the raw JDK load (each has one selector thread; the managed client uses one). */
+	private final int jdkClients;
+
 	private final Map<Config, Map<Point, List<Sample>>> samples = new LinkedHashMap<>();
 
 	public EchoScenario(Map<String, String> options) {
@@ -99,6 +102,7 @@ public final class EchoScenario {
 		this.sizes = ints(options.getOrDefault("sizes", "64,1024,65536"));
 		this.connections = ints(options.getOrDefault("connections", "1,100"));
 		this.node = Boolean.parseBoolean(options.getOrDefault("node", "true"));
+		this.jdkClients = Integer.parseInt(options.getOrDefault("jdk-clients", "4"));
 	}
 
 	static List<Integer> ints(String csv) {
@@ -204,8 +208,8 @@ public final class EchoScenario {
 
 	}
 
-	private static AutoCloseable jdk(URI uri, int conns, Loop loop) {
-		JdkClients clients = new JdkClients(4, 2);
+	private AutoCloseable jdk(URI uri, int conns, Loop loop) {
+		JdkClients clients = new JdkClients(this.jdkClients, 2);
 		List<WebSocket> sockets = clients.openMany(conns, uri, () -> new JdkClients.TextListener() {
 			private CompletableFuture<WebSocket> lastSend = CompletableFuture.completedFuture(null);
 
@@ -296,8 +300,9 @@ public final class EchoScenario {
 	private void report(String loadBefore) {
 		Results results = new Results("echo", "benchmarks/run.sh echo");
 		results.line(fmt("%d runs of each configuration (server processes restarted per run, order rotated), "
-				+ "%d s warm-up + %d s measured per point. Load average before: %s, after: %s.", this.reps,
-				this.warmup.toSeconds(), this.measure.toSeconds(), loadBefore, Results.loadAverage()))
+				+ "%d s warm-up + %d s measured per point; the raw JDK load uses %d HttpClient(s). Load average "
+				+ "before: %s, after: %s.", this.reps, this.warmup.toSeconds(), this.measure.toSeconds(),
+				this.jdkClients, loadBefore, Results.loadAverage()))
 			.line("")
 			.line("Values: median over the runs, (min–max) in brackets. Ratio = median / baseline median "
 					+ "(baseline: JDK client → plain Spring, the same transport without resilient-ws on either side).")

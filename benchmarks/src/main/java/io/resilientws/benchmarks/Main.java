@@ -29,7 +29,14 @@ public final class Main {
 			options.put(pair[0], (pair.length > 1) ? pair[1] : "true");
 		}
 		switch (args[0]) {
-			case "echo" -> new EchoScenario(options).run();
+			case "echo" -> {
+				if (options.containsKey("from-log")) {
+					new EchoScenario(options).replot(java.nio.file.Path.of(options.get("from-log")), "see the log");
+				}
+				else {
+					new EchoScenario(options).run();
+				}
+			}
 			case "fanout" -> new FanoutScenario(options).run();
 			case "idle" -> new IdleScenario(options).run();
 			case "storm" -> new StormScenario(options).run();

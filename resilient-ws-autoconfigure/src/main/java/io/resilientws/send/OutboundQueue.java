@@ -66,8 +66,13 @@ public final class OutboundQueue {
 	/** The message whose write has not completed yet; at most one. */
 	private @Nullable OutboundMessage inFlight;
 
-	/** When the write of {@link #inFlight} started. */
-	private @Nullable Instant inFlightSince;
+	/**
+	 * When the write of {@link #inFlight} started; null exactly when no write is in progress. Written
+	 * under the lock, read without it by {@link #writingSince()}: the server registry's stall sweep
+	 * asks every session once a second, and taking each queue's lock for that stored the owner thread
+	 * into 10,000 old-generation locks a second, whose card marks kept G1's refinement threads busy.
+	 */
+	private volatile @Nullable Instant inFlightSince;
 
 	/** Where messages go; null while the connection is not open. */
 	private @Nullable MessageWriter writer;
@@ -219,6 +224,7 @@ public final class OutboundQueue {
 				// Its write belongs to the dead transport; free its bytes now, let the write report its fate.
 				this.bufferedBytes -= this.inFlight.size();
 				this.inFlight = null;
+				this.inFlightSince = null;
 			}
 			if (failQueuedWith != null) {
 				failed.addAll(takeAllQueued());
@@ -287,15 +293,9 @@ public final class OutboundQueue {
 		}
 	}
 
-	/** When the write now in progress started; empty when no write is in progress. */
+	/** When the write now in progress started; empty when no write is in progress. Never blocks. */
 	public Optional<Instant> writingSince() {
-		this.lock.lock();
-		try {
-			return (this.inFlight != null) ? Optional.ofNullable(this.inFlightSince) : Optional.empty();
-		}
-		finally {
-			this.lock.unlock();
-		}
+		return Optional.ofNullable(this.inFlightSince);
 	}
 
 	/** Fails every queued message (not the one being written) with {@code reason}; returns how many. */
@@ -417,6 +417,7 @@ public final class OutboundQueue {
 		try {
 			if (this.inFlight == message) {
 				this.inFlight = null;
+				this.inFlightSince = null;
 				this.bufferedBytes -= message.size();
 				this.roomMade.signalAll();
 			}

@@ -90,6 +90,11 @@ public final class EchoScenario {
 
 	private final boolean node;
 
+	private final String fromLog;
+
+	/** HttpClients of the raw JDK load (each has one selector thread; the managed client uses one). */
+	private final int jdkClients;
+
 	private final Map<Config, Map<Point, List<Sample>>> samples = new LinkedHashMap<>();
 
 	public EchoScenario(Map<String, String> options) {
@@ -99,6 +104,8 @@ public final class EchoScenario {
 		this.sizes = ints(options.getOrDefault("sizes", "64,1024,65536"));
 		this.connections = ints(options.getOrDefault("connections", "1,100"));
 		this.node = Boolean.parseBoolean(options.getOrDefault("node", "true"));
+		this.fromLog = options.get("from-log");
+		this.jdkClients = Integer.parseInt(options.getOrDefault("jdk-clients", "4"));
 	}
 
 	static List<Integer> ints(String csv) {
@@ -107,6 +114,34 @@ public final class EchoScenario {
 			values.add(Integer.parseInt(part.trim()));
 		}
 		return values;
+	}
+
+	/**
+	 * Rebuilds the report and plots from the per-point lines a previous run printed
+	 * ({@code --from-log=<file>}), e.g. after a later run overwrote them.
+	 */
+	public void replot(java.nio.file.Path log, String loadBefore) throws java.io.IOException {
+		java.util.regex.Pattern line = java.util.regex.Pattern.compile(
+				"^\\s+(.+?)\\s+(\\d+) B x\\s+(\\d+):\\s+(\\d+) msg/s\\s+p50\\s+([\\d.]+) ms\\s+p99\\s+([\\d.]+) ms");
+		for (String text : java.nio.file.Files.readAllLines(log)) {
+			java.util.regex.Matcher m = line.matcher(text);
+			if (!m.find()) {
+				continue;
+			}
+			for (Kind kind : Kind.values()) {
+				for (ClientKind client : clientsFor(kind)) {
+					Config config = new Config(kind, client);
+					if (config.label().equals(m.group(1))) {
+						this.samples.computeIfAbsent(config, (k) -> new LinkedHashMap<>())
+							.computeIfAbsent(new Point(Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))),
+									(k) -> new ArrayList<>())
+							.add(new Sample(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5)),
+									Double.parseDouble(m.group(6))));
+					}
+				}
+			}
+		}
+		report(loadBefore);
 	}
 
 	public void run() {
@@ -204,8 +239,8 @@ public final class EchoScenario {
 
 	}
 
-	private static AutoCloseable jdk(URI uri, int conns, Loop loop) {
-		JdkClients clients = new JdkClients(4, 2);
+	private AutoCloseable jdk(URI uri, int conns, Loop loop) {
+		JdkClients clients = new JdkClients(this.jdkClients, 2);
 		List<WebSocket> sockets = clients.openMany(conns, uri, () -> new JdkClients.TextListener() {
 			private CompletableFuture<WebSocket> lastSend = CompletableFuture.completedFuture(null);
 
@@ -295,9 +330,14 @@ public final class EchoScenario {
 
 	private void report(String loadBefore) {
 		Results results = new Results("echo", "benchmarks/run.sh echo");
+		if (this.fromLog != null) {
+			results.line("(Rebuilt from the per-point lines of the run's log " + this.fromLog
+					+ "; the load average below is of the rebuild, see the log for the run's.)").line("");
+		}
 		results.line(fmt("%d runs of each configuration (server processes restarted per run, order rotated), "
-				+ "%d s warm-up + %d s measured per point. Load average before: %s, after: %s.", this.reps,
-				this.warmup.toSeconds(), this.measure.toSeconds(), loadBefore, Results.loadAverage()))
+				+ "%d s warm-up + %d s measured per point; the raw JDK load uses %d HttpClient(s). Load average "
+				+ "before: %s, after: %s.", this.reps, this.warmup.toSeconds(), this.measure.toSeconds(),
+				this.jdkClients, loadBefore, Results.loadAverage()))
 			.line("")
 			.line("Values: median over the runs, (min–max) in brackets. Ratio = median / baseline median "
 					+ "(baseline: JDK client → plain Spring, the same transport without resilient-ws on either side).")

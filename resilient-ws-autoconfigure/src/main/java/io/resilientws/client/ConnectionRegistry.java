@@ -20,6 +20,7 @@ import java.util.function.Supplier;
 
 import javax.net.ssl.SSLContext;
 
+import io.resilientws.heartbeat.HeartbeatSweep;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 
@@ -48,6 +49,8 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final TaskScheduler scheduler;
 
+	private final HeartbeatSweep heartbeats;
+
 	private final ExecutorService ioPool;
 
 	private final WebSocketConnector connector;
@@ -75,6 +78,7 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 	public ConnectionRegistry(TaskScheduler scheduler, Function<String, SSLContext> sslContexts,
 			Consumer<ConnectionEvent> events, Supplier<ConnectionSettings.Builder> defaults, Duration shutdownTimeout) {
 		this.scheduler = scheduler;
+		this.heartbeats = new HeartbeatSweep(scheduler);
 		this.ioPool = Executors.newCachedThreadPool(daemonThreads("resilient-ws-io-"));
 		this.connector = new WebSocketConnector(this.ioPool, sslContexts);
 		this.events = events;
@@ -93,7 +97,7 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 	 * @throws IllegalStateException if a connection with that name exists
 	 */
 	public ManagedConnection register(String name, ConnectionSettings settings, ConnectionHandler handler) {
-		ManagedConnection connection = new ManagedConnection(name, settings, handler, this.scheduler, this.connector,
+		ManagedConnection connection = new ManagedConnection(name, settings, handler, this.scheduler, this.heartbeats, this.connector,
 				this.ioPool, this::publish);
 		if (this.connections.putIfAbsent(name, connection) != null) {
 			throw new IllegalStateException("A connection named '" + name + "' is already registered");

@@ -20,6 +20,7 @@ import java.util.function.Consumer;
 import io.resilientws.heartbeat.Heartbeat;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
+import io.resilientws.heartbeat.HeartbeatSweep;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.SendFailure;
@@ -95,6 +96,9 @@ public final class ManagedConnection {
 
 	private @Nullable Heartbeat heartbeat;
 
+	/** Drives the heartbeats of every connection of the registry. */
+	private final HeartbeatSweep heartbeats;
+
 	private BackOffExecution backOff;
 
 	/** The number of the current (or next) attempt since the last stable open; 0 before the first. */
@@ -130,11 +134,13 @@ public final class ManagedConnection {
 	private final List<CompletableFuture<Void>> shutdownWaiters = new ArrayList<>();
 
 	ManagedConnection(String name, ConnectionSettings settings, ConnectionHandler handler, TaskScheduler scheduler,
-			WebSocketConnector connector, Executor ioPool, Consumer<ConnectionEvent> events) {
+			HeartbeatSweep heartbeats, WebSocketConnector connector, Executor ioPool,
+			Consumer<ConnectionEvent> events) {
 		this.name = name;
 		this.settings = settings;
 		this.handler = handler;
 		this.scheduler = scheduler;
+		this.heartbeats = heartbeats;
 		this.clock = scheduler.getClock();
 		this.connector = connector;
 		this.ioPool = ioPool;
@@ -420,7 +426,7 @@ public final class ManagedConnection {
 			this.downSince = null;
 			this.lostOpen = false;
 			log("open to " + this.settings.redactedUrl() + " (attempt " + this.attempt + ")");
-			Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.scheduler, new HeartbeatPeer(transport));
+			Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.heartbeats, new HeartbeatPeer(transport));
 			this.heartbeat = beat;
 			transport.heartbeat = beat;
 			beat.start();

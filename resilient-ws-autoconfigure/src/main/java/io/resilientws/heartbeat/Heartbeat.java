@@ -3,20 +3,18 @@ package io.resilientws.heartbeat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.concurrent.ScheduledFuture;
 
 import org.jspecify.annotations.Nullable;
 
-import org.springframework.scheduling.TaskScheduler;
-
 /**
- * The liveness check of one connection, run on a scheduler shared by all connections.
+ * The liveness check of one connection, driven by a {@link HeartbeatSweep} shared by all connections.
  * <p>
- * Every {@code interval} a ping goes out; {@code timeout} later one task looks whether anything proving
- * life has arrived since. Reads only record a timestamp, so a busy connection costs no more than an
- * idle one, and there is never more than one pending task per connection. After {@code maxMissed}
- * consecutive unanswered pings the peer is declared dead, so a silent loss is noticed within
- * {@code maxMissed × interval + timeout} of the last sign of life.
+ * Every {@code interval} a ping goes out; {@code timeout} later the sweep looks whether anything
+ * proving life has arrived since. Reads only record a timestamp, so a busy connection costs no more
+ * than an idle one, and a heartbeat owns no timer task at all. After {@code maxMissed} consecutive
+ * unanswered pings the peer is declared dead, so a silent loss is noticed within
+ * {@code maxMissed × interval + timeout} of the last sign of life (plus the sweep's coalescing when
+ * many heartbeats fall due together).
  */
 public final class Heartbeat {
 
@@ -43,16 +41,25 @@ public final class Heartbeat {
 
 	private final HeartbeatSettings settings;
 
-	private final TaskScheduler scheduler;
+	private final HeartbeatSweep sweep;
 
 	private final Clock clock;
 
 	private final Peer peer;
 
+	/** When the sweep next has something to do here; null when the heartbeat is not running. */
+	private volatile @Nullable Instant dueAt;
+
 	// Guarded by this.
 
 	/** When the current ping went out, null before the first. */
 	private @Nullable Instant pingSentAt;
+
+	/** When the current ping is checked for an answer; null while no ping awaits its check. */
+	private @Nullable Instant checkAt;
+
+	/** When the next ping is due: the rhythm is kept from the start, however late the sweep ran. */
+	private Instant nextPingAt;
 
 	/** The latest sign of life (a pong, or any frame if that counts). */
 	private Instant lastLifeAt;
@@ -66,38 +73,43 @@ public final class Heartbeat {
 
 	private @Nullable Duration lastRoundTrip;
 
-	private @Nullable ScheduledFuture<?> task;
-
 	private boolean running;
 
 	public HeartbeatSettings settings() {
 		return this.settings;
 	}
 
-	public Heartbeat(HeartbeatSettings settings, TaskScheduler scheduler, Peer peer) {
+	public Heartbeat(HeartbeatSettings settings, HeartbeatSweep sweep, Peer peer) {
 		this.settings = settings;
-		this.scheduler = scheduler;
-		this.clock = scheduler.getClock();
+		this.sweep = sweep;
+		this.clock = sweep.clock();
 		this.peer = peer;
 		this.lastLifeAt = this.clock.instant();
+		this.nextPingAt = this.lastLifeAt;
 	}
 
 	/** Starts pinging; the first ping goes out one interval from now. */
-	public synchronized void start() {
-		if (!this.settings.enabled() || this.running) {
-			return;
+	public void start() {
+		Instant firstPing;
+		synchronized (this) {
+			if (!this.settings.enabled() || this.running) {
+				return;
+			}
+			this.running = true;
+			this.lastLifeAt = this.clock.instant();
+			this.nextPingAt = this.lastLifeAt.plus(this.settings.interval());
+			this.dueAt = this.nextPingAt;
+			firstPing = this.nextPingAt;
 		}
-		this.running = true;
-		this.lastLifeAt = this.clock.instant();
-		this.task = this.scheduler.schedule(this::ping, this.lastLifeAt.plus(this.settings.interval()));
+		this.sweep.add(this, firstPing);
 	}
 
-	public synchronized void stop() {
-		this.running = false;
-		if (this.task != null) {
-			this.task.cancel(false);
-			this.task = null;
+	public void stop() {
+		synchronized (this) {
+			this.running = false;
+			this.dueAt = null;
 		}
+		this.sweep.remove(this);
 	}
 
 	/** Any inbound frame: proves life only when the settings say so. */
@@ -133,46 +145,52 @@ public final class Heartbeat {
 		return this.lastRoundTrip;
 	}
 
-	private void ping() {
-		synchronized (this) {
-			if (!this.running) {
-				return;
-			}
-			this.pingSentAt = this.clock.instant();
-			this.awaitingPong = true;
-			this.task = this.scheduler.schedule(this::check, this.pingSentAt.plus(this.settings.timeout()));
-		}
-		this.peer.sendPing();
+	@Nullable Instant dueAt() {
+		return this.dueAt;
 	}
 
-	private void check() {
-		String death = null;
+	/**
+	 * The sweep's call once {@link #dueAt()} has come: checks the pending ping, sends the next.
+	 * @return when the sweep should call again; null when the heartbeat has ended
+	 */
+	@Nullable Instant beat(Instant now) {
+		boolean ping = false;
 		int missedNow = 0;
+		String death = null;
 		synchronized (this) {
-			if (!this.running || this.pingSentAt == null) {
-				return;
+			if (!this.running) {
+				return null;
 			}
-			if (this.lastLifeAt.isAfter(this.pingSentAt) || this.lastLifeAt.equals(this.pingSentAt)) {
-				this.missed = 0;
-				this.answeredPings++;
+			if (this.checkAt != null && !now.isBefore(this.checkAt)) {
+				this.checkAt = null;
+				if (!this.lastLifeAt.isBefore(this.pingSentAt)) {
+					this.missed = 0;
+					this.answeredPings++;
+				}
+				else {
+					this.missed++;
+					missedNow = this.missed;
+				}
+				if (this.missed >= this.settings.maxMissed()) {
+					this.running = false;
+					death = "no " + ((this.settings.mode() == HeartbeatMode.TEXT) ? "heartbeat reply" : "pong")
+							+ " within " + this.settings.timeout().toMillis() + " ms (" + this.missed
+							+ " consecutive missed) after " + this.answeredPings + " answered pings; last sign of life "
+							+ Duration.between(this.lastLifeAt, now).toMillis() + " ms ago";
+				}
 			}
-			else {
-				this.missed++;
-				missedNow = this.missed;
+			if (this.running && this.checkAt == null && !now.isBefore(this.nextPingAt)) {
+				ping = true;
+				this.pingSentAt = now;
+				this.awaitingPong = true;
+				this.checkAt = now.plus(this.settings.timeout());
+				this.nextPingAt = this.nextPingAt.plus(this.settings.interval());
+				if (this.nextPingAt.isBefore(now)) {
+					// Far behind (a long timeout, or the machine was suspended): start a new rhythm from now.
+					this.nextPingAt = now.plus(this.settings.interval());
+				}
 			}
-			if (this.missed < this.settings.maxMissed()) {
-				Instant now = this.clock.instant();
-				Instant nextPing = this.pingSentAt.plus(this.settings.interval());
-				this.task = this.scheduler.schedule(this::ping, nextPing.isBefore(now) ? now : nextPing);
-			}
-			else {
-				this.running = false;
-				this.task = null;
-				death = "no " + ((this.settings.mode() == HeartbeatMode.TEXT) ? "heartbeat reply" : "pong")
-						+ " within " + this.settings.timeout().toMillis() + " ms (" + this.missed
-						+ " consecutive missed) after " + this.answeredPings + " answered pings; last sign of life "
-						+ Duration.between(this.lastLifeAt, this.clock.instant()).toMillis() + " ms ago";
-			}
+			this.dueAt = !this.running ? null : (this.checkAt != null) ? this.checkAt : this.nextPingAt;
 		}
 		if (missedNow > 0) {
 			this.peer.pingMissed(missedNow);
@@ -180,6 +198,10 @@ public final class Heartbeat {
 		if (death != null) {
 			this.peer.declareDead(death);
 		}
+		if (ping) {
+			this.peer.sendPing();
+		}
+		return this.dueAt;
 	}
 
 }

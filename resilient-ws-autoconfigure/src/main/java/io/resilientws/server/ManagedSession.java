@@ -57,6 +57,18 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** At most one ping waits for the socket at a time; a stuck link holds one pool thread, not many. */
 	private final AtomicBoolean pingInFlight = new AtomicBoolean();
 
+	private final PingSender.Pingable pinger = new PingSender.Pingable() {
+		@Override
+		public boolean isWriting() {
+			return ManagedSession.this.outbound.writingSince().isPresent();
+		}
+
+		@Override
+		public void pingNow() {
+			ManagedSession.this.pingNow();
+		}
+	};
+
 	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
 	private volatile @Nullable CloseCause endedBy;
 
@@ -92,10 +104,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 						statistics.messagesSent.increment();
 					}
 				});
-		this.heartbeat = new Heartbeat(settings.heartbeat(), registry.scheduler(), new Heartbeat.Peer() {
+		this.heartbeat = new Heartbeat(settings.heartbeat(), registry.heartbeats(), new Heartbeat.Peer() {
 			@Override
 			public void sendPing() {
-				ping();
+				registry.pings().ping(ManagedSession.this.pinger);
 			}
 
 			@Override
@@ -338,23 +350,24 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		}
 	}
 
-	private void ping() {
+	/**
+	 * Tomcat's ping is a blocking write (bounded by the blocking send timeout set in opened()), so
+	 * {@link PingSender} calls this on the I/O pool, never on the scheduler thread.
+	 */
+	private void pingNow() {
 		if (!this.pingInFlight.compareAndSet(false, true)) {
+			// The previous ping is still stuck in the socket: the heartbeat counts this one as missed.
 			return;
 		}
-		// Tomcat's ping is a blocking write (bounded by the blocking send timeout set in opened()):
-		// never on the scheduler thread.
-		this.registry.pool().execute(() -> {
-			try {
-				getDelegate().sendMessage(new PingMessage());
-			}
-			catch (IOException | RuntimeException ex) {
-				logger.debug("Ping to session " + getId() + " failed", ex);
-			}
-			finally {
-				this.pingInFlight.set(false);
-			}
-		});
+		try {
+			getDelegate().sendMessage(new PingMessage());
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.debug("Ping to session " + getId() + " failed", ex);
+		}
+		finally {
+			this.pingInFlight.set(false);
+		}
 	}
 
 	@Override

@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
+import io.resilientws.heartbeat.HeartbeatSweep;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.SendFailure;
 import io.resilientws.send.SendResult;
@@ -77,6 +78,10 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	private volatile @Nullable ScheduledFuture<?> sweep;
 
+	private final HeartbeatSweep heartbeats;
+
+	private final PingSender pings;
+
 	/**
 	 * @param refusingTraffic called when the drain starts (the auto-configuration publishes readiness
 	 * REFUSING_TRAFFIC)
@@ -90,6 +95,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			thread.setDaemon(true);
 			return thread;
 		});
+		this.pings = new PingSender(this.pool, scheduler);
+		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_COALESCING, this.pings::flush);
 	}
 
 	/** Receives every session event (metrics, health, the endpoint). */
@@ -237,6 +244,14 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	ExecutorService pool() {
 		return this.pool;
+	}
+
+	HeartbeatSweep heartbeats() {
+		return this.heartbeats;
+	}
+
+	PingSender pings() {
+		return this.pings;
 	}
 
 	void publish(SessionEvent event) {

@@ -21,6 +21,8 @@ class HeartbeatTest {
 
 	private final ManualTaskScheduler scheduler = new ManualTaskScheduler();
 
+	private final HeartbeatSweep sweep = new HeartbeatSweep(this.scheduler);
+
 	private final AtomicInteger pings = new AtomicInteger();
 
 	private final List<String> deaths = new CopyOnWriteArrayList<>();
@@ -162,7 +164,7 @@ class HeartbeatTest {
 
 	private Heartbeat heartbeat(int maxMissed, boolean anyFrameCounts) {
 		return new Heartbeat(new HeartbeatSettings(true, INTERVAL, TIMEOUT, maxMissed, anyFrameCounts,
-				HeartbeatMode.FRAME, "ping", "pong"), this.scheduler, this.peer);
+				HeartbeatMode.FRAME, "ping", "pong"), this.sweep, this.peer);
 	}
 
 }

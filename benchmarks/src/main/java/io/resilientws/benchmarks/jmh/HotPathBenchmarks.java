@@ -15,6 +15,7 @@ import io.resilientws.client.ReconnectSettings;
 import io.resilientws.heartbeat.Heartbeat;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
+import io.resilientws.heartbeat.HeartbeatSweep;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.OverflowPolicy;
@@ -272,7 +273,7 @@ public class HotPathBenchmarks {
 			this.scheduler = ResilientWsScheduler.create();
 			HeartbeatSettings settings = new HeartbeatSettings(true, Duration.ofSeconds(25), Duration.ofSeconds(10), 1,
 					true, HeartbeatMode.FRAME, HeartbeatSettings.DEFAULT_PING_TEXT, HeartbeatSettings.DEFAULT_PONG_TEXT);
-			this.heartbeat = new Heartbeat(settings, this.scheduler.taskScheduler(), new Heartbeat.Peer() {
+			this.heartbeat = new Heartbeat(settings, new HeartbeatSweep(this.scheduler.taskScheduler()), new Heartbeat.Peer() {
 				@Override
 				public void sendPing() {
 				}

@@ -104,12 +104,10 @@ public final class Heartbeat {
 		this.sweep.add(this, firstPing);
 	}
 
-	public void stop() {
-		synchronized (this) {
-			this.running = false;
-			this.dueAt = null;
-		}
-		this.sweep.remove(this);
+	/** Stops pinging; the sweep lets go of the heartbeat when its next due time comes round. */
+	public synchronized void stop() {
+		this.running = false;
+		this.dueAt = null;
 	}
 
 	/** Any inbound frame: proves life only when the settings say so. */

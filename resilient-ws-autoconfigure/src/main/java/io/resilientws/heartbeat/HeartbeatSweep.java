@@ -3,8 +3,8 @@ package io.resilientws.heartbeat;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ScheduledFuture;
 
 import org.apache.commons.logging.Log;
@@ -17,19 +17,23 @@ import org.springframework.scheduling.TaskScheduler;
  * Drives the heartbeats of many connections from one task on the shared scheduler.
  * <p>
  * A timer task per connection for each ping and each check cost two heap inserts into the
- * scheduler's queue per connection per interval, and the churn of those task objects kept G1 busy:
- * at 10,000 server sessions pinged every 5 s that was a third of the heartbeat's CPU (see
- * {@code docs/BENCHMARKS.md}). A sweep instead reads one timestamp per heartbeat and acts only on
- * those that are due.
+ * scheduler's queue per connection per interval, and a sweep that visited every heartbeat on every
+ * run cost a cache miss or three per heartbeat, 20 times a second (see {@code docs/BENCHMARKS.md}).
+ * Here time is cut into ticks of {@code tick} (50 ms by default) and each heartbeat waits in the
+ * bucket of the tick its next ping or check falls in, a timing wheel: one run per tick takes out one
+ * bucket, so a heartbeat is visited only when it has something to do.
  * <p>
- * The sweep runs when the earliest heartbeat falls due, but never sooner than {@code coalescing}
- * after the previous run: with few connections every ping and check happens at its exact time, with
- * many the work is done in batches, each ping or check at most {@code coalescing} late.
+ * A ping or check due inside a tick happens at the tick's end: up to one tick late, never early.
+ * Ticks are aligned to the epoch, so a heartbeat whose times are whole multiples of the tick (every
+ * interval and timeout in seconds, started on a tick) runs on time.
  */
 public final class HeartbeatSweep {
 
-	/** How late a ping or check may run so that due heartbeats are handled together. */
-	public static final Duration DEFAULT_COALESCING = Duration.ofMillis(50);
+	/** The width of a tick: how late a ping or check may be so that it joins others in one run. */
+	public static final Duration DEFAULT_TICK = Duration.ofMillis(50);
+
+	/** Buckets in the wheel; a heartbeat due further ahead than one turn waits for its turn to come round. */
+	private static final int BUCKETS = 1024;
 
 	private static final Log logger = LogFactory.getLog(HeartbeatSweep.class);
 
@@ -37,97 +41,133 @@ public final class HeartbeatSweep {
 
 	private final Clock clock;
 
-	private final Duration coalescing;
+	private final long tickNanos;
 
-	private final Set<Heartbeat> heartbeats = ConcurrentHashMap.newKeySet();
+	/** What runs after each tick, on the scheduler thread (sending the pings it queued, say). */
+	private final Runnable afterEachRun;
 
 	// Guarded by this.
 
+	@SuppressWarnings("unchecked")
+	private final List<Heartbeat>[] buckets = new List[BUCKETS];
+
+	/** Heartbeats in the wheel, including stopped ones not yet taken out. */
+	private int size;
+
+	/** The last tick whose bucket was taken out. */
+	private long lastTick = Long.MIN_VALUE;
+
 	private @Nullable ScheduledFuture<?> nextRun;
 
-	/** When {@link #nextRun} runs; null when no run is scheduled. */
-	private @Nullable Instant nextRunAt;
-
-	private @Nullable Instant lastRunAt;
-
-	/** What runs after each sweep, on the scheduler thread (sending the pings it queued, say). */
-	private final Runnable afterEachRun;
+	/** The tick {@link #nextRun} is for. */
+	private long nextRunTick = Long.MAX_VALUE;
 
 	public HeartbeatSweep(TaskScheduler scheduler) {
-		this(scheduler, DEFAULT_COALESCING, () -> {
+		this(scheduler, DEFAULT_TICK, () -> {
 		});
 	}
 
 	/**
-	 * @param coalescing how late a ping or check may be so that it joins a run
-	 * @param afterEachRun runs after each sweep, on the scheduler thread; must not block
+	 * @param tick how late a ping or check may be so that it joins a run
+	 * @param afterEachRun runs after each tick's run, on the scheduler thread; must not block
 	 */
-	public HeartbeatSweep(TaskScheduler scheduler, Duration coalescing, Runnable afterEachRun) {
+	public HeartbeatSweep(TaskScheduler scheduler, Duration tick, Runnable afterEachRun) {
 		this.scheduler = scheduler;
 		this.clock = scheduler.getClock();
-		this.coalescing = coalescing;
+		this.tickNanos = tick.toNanos();
 		this.afterEachRun = afterEachRun;
+		for (int i = 0; i < BUCKETS; i++) {
+			this.buckets[i] = new ArrayList<>();
+		}
 	}
 
 	Clock clock() {
 		return this.clock;
 	}
 
-	/** How many heartbeats are running. */
-	public int size() {
-		return this.heartbeats.size();
+	/** How many heartbeats wait in the wheel (a stopped one until its bucket comes round). */
+	public synchronized int size() {
+		return this.size;
 	}
 
 	void add(Heartbeat heartbeat, Instant due) {
-		this.heartbeats.add(heartbeat);
-		runBy(due);
-	}
-
-	void remove(Heartbeat heartbeat) {
-		this.heartbeats.remove(heartbeat);
-	}
-
-	/** Makes sure a run happens by {@code due}, or as soon after it as the coalescing allows. */
-	private synchronized void runBy(Instant due) {
-		Instant at = due;
-		if (this.lastRunAt != null && at.isBefore(this.lastRunAt.plus(this.coalescing))) {
-			at = this.lastRunAt.plus(this.coalescing);
+		synchronized (this) {
+			put(heartbeat, tickOf(due));
+			this.size++;
 		}
-		if (this.nextRunAt != null && !this.nextRunAt.isAfter(at)) {
+		runBy(tickOf(due));
+	}
+
+	/** The tick at whose end {@code time} has come: the first tick boundary at or after it. */
+	private long tickOf(Instant time) {
+		long nanos = Math.multiplyExact(time.getEpochSecond(), 1_000_000_000L) + time.getNano();
+		return Math.floorDiv(nanos - 1, this.tickNanos) + 1;
+	}
+
+	private Instant startOf(long tick) {
+		long nanos = Math.multiplyExact(tick, this.tickNanos);
+		return Instant.ofEpochSecond(Math.floorDiv(nanos, 1_000_000_000L), Math.floorMod(nanos, 1_000_000_000L));
+	}
+
+	// Under this lock.
+	private void put(Heartbeat heartbeat, long tick) {
+		long at = Math.max(tick, (this.lastTick == Long.MIN_VALUE) ? tick : this.lastTick + 1);
+		this.buckets[(int) Math.floorMod(at, (long) BUCKETS)].add(heartbeat);
+	}
+
+	/** Makes sure the wheel turns at the end of {@code tick} at the latest. */
+	private synchronized void runBy(long tick) {
+		long at = (this.lastTick == Long.MIN_VALUE) ? tick : Math.max(tick, this.lastTick + 1);
+		if (at >= this.nextRunTick) {
 			return;
 		}
 		if (this.nextRun != null) {
 			this.nextRun.cancel(false);
 		}
-		this.nextRunAt = at;
-		this.nextRun = this.scheduler.schedule(this::run, at);
+		this.nextRunTick = at;
+		this.nextRun = this.scheduler.schedule(this::run, startOf(at));
 	}
 
 	private void run() {
 		Instant now = this.clock.instant();
+		long currentTick = Math.floorDiv(Math.multiplyExact(now.getEpochSecond(), 1_000_000_000L) + now.getNano(),
+				this.tickNanos);
+		List<Heartbeat> due = new ArrayList<>();
 		synchronized (this) {
-			this.lastRunAt = now;
-			if (this.nextRunAt != null && !this.nextRunAt.isAfter(now)) {
-				// This is the scheduled run (a later one, scheduled meanwhile, stays).
-				this.nextRunAt = null;
-				this.nextRun = null;
+			this.nextRun = null;
+			this.nextRunTick = Long.MAX_VALUE;
+			long from = (this.lastTick == Long.MIN_VALUE) ? currentTick : this.lastTick + 1;
+			// After a stall (a suspended machine) at most one turn of the wheel is behind: every bucket once.
+			from = Math.max(from, currentTick - BUCKETS + 1);
+			for (long tick = from; tick <= currentTick; tick++) {
+				List<Heartbeat> bucket = this.buckets[(int) Math.floorMod(tick, (long) BUCKETS)];
+				due.addAll(bucket);
+				bucket.clear();
+			}
+			this.lastTick = Math.max(this.lastTick, currentTick);
+			this.size -= due.size();
+		}
+		List<Heartbeat> stay = new ArrayList<>(due.size());
+		List<Instant> stayUntil = new ArrayList<>(due.size());
+		for (Heartbeat heartbeat : due) {
+			Instant next = heartbeat.dueAt();
+			if (next != null && !next.isAfter(now)) {
+				next = beat(heartbeat, now);
+			}
+			if (next != null) {
+				stay.add(heartbeat);
+				stayUntil.add(next);
 			}
 		}
-		Instant earliest = null;
-		for (Heartbeat heartbeat : this.heartbeats) {
-			Instant due = heartbeat.dueAt();
-			if (due != null && !due.isAfter(now)) {
-				due = beat(heartbeat, now);
+		synchronized (this) {
+			for (int i = 0; i < stay.size(); i++) {
+				put(stay.get(i), tickOf(stayUntil.get(i)));
 			}
-			if (due == null) {
-				this.heartbeats.remove(heartbeat);
+			this.size += stay.size();
+			long next = nextBusyTick();
+			if (next != Long.MAX_VALUE) {
+				runBy(next);
 			}
-			else if (earliest == null || due.isBefore(earliest)) {
-				earliest = due;
-			}
-		}
-		if (earliest != null) {
-			runBy(earliest);
 		}
 		try {
 			this.afterEachRun.run();
@@ -135,6 +175,22 @@ public final class HeartbeatSweep {
 		catch (RuntimeException ex) {
 			logger.warn("Heartbeat sweep's follow-up failed", ex);
 		}
+	}
+
+	/**
+	 * The first tick after the last run whose bucket holds a heartbeat; MAX_VALUE when the wheel is
+	 * empty. With many heartbeats that is the next tick; with a few the wheel turns only when one is due.
+	 */
+	private synchronized long nextBusyTick() {
+		if (this.size == 0) {
+			return Long.MAX_VALUE;
+		}
+		for (long tick = this.lastTick + 1; tick <= this.lastTick + BUCKETS; tick++) {
+			if (!this.buckets[(int) Math.floorMod(tick, (long) BUCKETS)].isEmpty()) {
+				return tick;
+			}
+		}
+		return Long.MAX_VALUE;
 	}
 
 	/** One heartbeat's turn; whatever its peer throws must not stop the sweep for the others. */

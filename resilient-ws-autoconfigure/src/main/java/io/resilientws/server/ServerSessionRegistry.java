@@ -96,7 +96,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			return thread;
 		});
 		this.pings = new PingSender(this.pool, scheduler);
-		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_COALESCING, this.pings::flush);
+		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_TICK, this.pings::flush);
 	}
 
 	/** Receives every session event (metrics, health, the endpoint). */

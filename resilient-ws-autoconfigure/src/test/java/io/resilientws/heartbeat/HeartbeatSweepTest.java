@@ -13,8 +13,9 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * One sweep drives many heartbeats: one scheduler task whatever their number, each ping and check
- * at its exact time when they are sparse and at most the coalescing late when many fall due together.
+ * One sweep drives many heartbeats: one scheduler task whatever their number; a ping or check due
+ * inside a tick happens at the tick's end (never early, at most one tick late), one due on a tick
+ * boundary exactly then.
  */
 class HeartbeatSweepTest {
 
@@ -22,13 +23,13 @@ class HeartbeatSweepTest {
 
 	private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
-	private static final Duration COALESCING = Duration.ofMillis(50);
+	private static final Duration TICK = Duration.ofMillis(50);
 
 	private final ManualTaskScheduler scheduler = new ManualTaskScheduler();
 
 	private final AtomicInteger runs = new AtomicInteger();
 
-	private final HeartbeatSweep sweep = new HeartbeatSweep(this.scheduler, COALESCING, this.runs::incrementAndGet);
+	private final HeartbeatSweep sweep = new HeartbeatSweep(this.scheduler, TICK, this.runs::incrementAndGet);
 
 	private final List<Instant> pings = new CopyOnWriteArrayList<>();
 
@@ -54,7 +55,7 @@ class HeartbeatSweepTest {
 	}
 
 	@Test
-	void heartbeatsDueTogetherAreHandledInOneRunAtMostTheCoalescingLate() {
+	void heartbeatsDueInsideOneTickAreHandledTogetherAtItsEnd() {
 		Instant start = this.scheduler.now();
 		start();
 		this.scheduler.advance(Duration.ofMillis(10));
@@ -63,8 +64,8 @@ class HeartbeatSweepTest {
 		start();
 		this.scheduler.advance(INTERVAL.plusMillis(100));
 		// The first is pinged at its time; the two due 10 and 20 ms later wait for the next run, 50 ms on.
-		assertThat(this.pings).containsExactly(start.plus(INTERVAL), start.plus(INTERVAL).plus(COALESCING),
-				start.plus(INTERVAL).plus(COALESCING));
+		assertThat(this.pings).containsExactly(start.plus(INTERVAL), start.plus(INTERVAL).plus(TICK),
+				start.plus(INTERVAL).plus(TICK));
 		assertThat(this.runs).hasValue(2);
 	}
 
@@ -77,6 +78,8 @@ class HeartbeatSweepTest {
 		assertThat(this.deaths).isEmpty();
 		this.scheduler.advance(Duration.ofMillis(1));
 		assertThat(this.deaths).containsExactly(start.plus(INTERVAL).plus(TIMEOUT));
+		// The wheel turned twice, for the ping and for the check: not once a tick.
+		assertThat(this.runs).hasValue(2);
 		assertThat(this.scheduler.pendingTasks()).isZero();
 		assertThat(this.sweep.size()).isZero();
 	}
@@ -116,11 +119,11 @@ class HeartbeatSweepTest {
 	}
 
 	@Test
-	void stoppedHeartbeatsLeaveTheSweep() {
+	void stoppedHeartbeatsLeaveTheSweepWhenTheirTimeComesRound() {
 		Heartbeat heartbeat = start();
 		heartbeat.stop();
-		assertThat(this.sweep.size()).isZero();
 		this.scheduler.advance(INTERVAL.multipliedBy(3));
+		assertThat(this.sweep.size()).isZero();
 		assertThat(this.pings).isEmpty();
 		assertThat(this.scheduler.pendingTasks()).isZero();
 	}

@@ -18,6 +18,8 @@ import io.resilientws.benchmarks.driver.StalledClient;
 import io.resilientws.benchmarks.driver.ServerProcess.Kind;
 import io.resilientws.benchmarks.report.Plot;
 import io.resilientws.benchmarks.report.Results;
+import org.HdrHistogram.ConcurrentHistogram;
+import org.HdrHistogram.Histogram;
 
 import static io.resilientws.benchmarks.report.Results.fmt;
 
@@ -130,7 +132,11 @@ public final class FanoutScenario {
 					print(variant, "all reading", sample);
 				}
 			}
+			fast.timeline = new Timeline(System.nanoTime());
 			Sample base = broadcast(server, this.stalledRate, this.stalledSize, this.stalledFor, fast, null);
+			System.out.println("    fast clients' p99 ms by the second the broadcast was due, all reading: "
+					+ fast.timeline.describe());
+			fast.timeline = null;
 			this.allFast.computeIfAbsent(variant, (k) -> new ArrayList<>()).add(base);
 			print(variant, "all reading", base);
 			// The same 990 clients go on reading; the other 10 are replaced by clients that never read.
@@ -142,7 +148,11 @@ public final class FanoutScenario {
 			}
 			awaitSessions(server, this.sessions);
 			double heapBefore = ((Number) server.stats(true).get("heapUsed")).doubleValue();
+			fast.timeline = new Timeline(System.nanoTime());
 			Sample withStalled = broadcast(server, this.stalledRate, this.stalledSize, this.stalledFor, fast, null);
+			System.out.println("    fast clients' p99 ms by the second the broadcast was due, 1% stalled: "
+					+ fast.timeline.describe());
+			fast.timeline = null;
 			this.stalled.computeIfAbsent(variant, (k) -> new ArrayList<>()).add(withStalled);
 			print(variant, toSwap.size() + " not reading", withStalled);
 			Map<String, Object> after = server.stats(true);
@@ -253,6 +263,9 @@ public final class FanoutScenario {
 
 		final AtomicLong lastArrival = new AtomicLong();
 
+		/** When set, latency is also recorded by the second the message was due. */
+		volatile Timeline timeline;
+
 		void reset() {
 			this.latency.reset();
 			this.count.reset();
@@ -266,6 +279,47 @@ public final class FanoutScenario {
 			this.count.increment();
 			this.firstStamp.accumulateAndGet(stamp, Math::min);
 			this.lastArrival.accumulateAndGet(arrival, Math::max);
+			Timeline timeline = this.timeline;
+			if (timeline != null) {
+				timeline.record(stamp, arrival - stamp);
+			}
+		}
+
+	}
+
+	/**
+	 * p99 latency per second of the run (by the time each message was due): shows whether a high p99
+	 * comes from one moment (a termination, a GC) or from the whole run.
+	 */
+	static final class Timeline {
+
+		private final long origin;
+
+		private final Histogram[] seconds = new Histogram[120];
+
+		Timeline(long origin) {
+			this.origin = origin;
+			for (int i = 0; i < this.seconds.length; i++) {
+				this.seconds[i] = new ConcurrentHistogram(1, 60_000_000L, 2);
+			}
+		}
+
+		void record(long dueNanos, long latencyNanos) {
+			int second = (int) ((dueNanos - this.origin) / 1_000_000_000L);
+			if (second >= 0 && second < this.seconds.length) {
+				this.seconds[second].recordValue(Math.max(1, Math.min(60_000_000L, latencyNanos / 1000)));
+			}
+		}
+
+		/** "second:p99" for every second with messages. */
+		String describe() {
+			StringBuilder text = new StringBuilder();
+			for (int i = 0; i < this.seconds.length; i++) {
+				if (this.seconds[i].getTotalCount() > 0) {
+					text.append(fmt(" %d:%.0f", i, this.seconds[i].getValueAtPercentile(99) / 1000.0));
+				}
+			}
+			return text.toString().trim();
 		}
 
 	}

@@ -10,6 +10,7 @@ import java.util.Map;
 import io.resilientws.benchmarks.driver.JdkClients;
 import io.resilientws.benchmarks.driver.ServerProcess;
 import io.resilientws.benchmarks.driver.ServerProcess.Kind;
+import io.resilientws.benchmarks.driver.ThreadCpu;
 import io.resilientws.benchmarks.report.Results;
 
 import static io.resilientws.benchmarks.report.Results.fmt;
@@ -36,6 +37,10 @@ public final class IdleScenario {
 	static final Variant HEARTBEAT = new Variant("resilient-ws, heartbeat every 5 s", Kind.STARTER,
 			List.of("--resilient-ws.server.heartbeat.interval=5s"));
 
+	/** The floor: plain Spring with one loop that pings every session every 5 s, no timeouts kept. */
+	static final Variant PLAIN_PING = new Variant("plain Spring, ping loop every 5 s", Kind.PLAIN,
+			List.of("--bench.ping-loop-interval=5s"));
+
 	private final int reps;
 
 	private final int sessions;
@@ -55,7 +60,8 @@ public final class IdleScenario {
 
 	public void run() {
 		String loadBefore = Results.loadAverage();
-		Map<String, Variant> all = Map.of("plain", PLAIN, "off", NO_HEARTBEAT, "on", HEARTBEAT);
+		Map<String, Variant> all = Map.of("plain", PLAIN, "off", NO_HEARTBEAT, "on", HEARTBEAT, "plainping",
+				PLAIN_PING);
 		List<Variant> variants = List.of(this.variantNames.split(",")).stream().map(all::get).toList();
 		for (int rep = 0; rep < this.reps; rep++) {
 			for (int v = 0; v < variants.size(); v++) {
@@ -83,9 +89,13 @@ public final class IdleScenario {
 			double heapFull = number(server.stats(true), "heapUsed");
 			EchoScenario.sleep(Duration.ofSeconds(2));
 			Map<String, Object> before = server.stats(false);
+			ThreadCpu threadsBefore = ThreadCpu.of(server.pid());
 			long start = System.nanoTime();
 			EchoScenario.sleep(this.window);
 			Map<String, Object> after = server.stats(false);
+			// Per-thread profile of the window: which threads the CPU went to (ticks of 10 ms).
+			System.out.println("    " + variant.label + " threads, CPU ticks in " + this.window.toSeconds() + " s: "
+					+ ThreadCpu.of(server.pid()).since(threadsBefore));
 			long elapsed = System.nanoTime() - start;
 			double cpu = (number(after, "cpuNanos") - number(before, "cpuNanos")) / elapsed * 100;
 			Sample sample = new Sample(cpu, (heapFull - heapEmpty) / this.sessions, (long) number(after, "sessions"),
@@ -114,7 +124,8 @@ public final class IdleScenario {
 				Results.spread(list.stream().map((s) -> (double) s.threads).toList(), "%.0f"))));
 		results.table(List.of("server", "CPU, % of one core", "heap per session, bytes", "sessions open at the end",
 				"server threads"), rows);
-		if (this.samples.size() < 3) {
+		if (!this.samples.containsKey(PLAIN) || !this.samples.containsKey(NO_HEARTBEAT)
+				|| !this.samples.containsKey(HEARTBEAT)) {
 			results.write();
 			return;
 		}

@@ -1,11 +1,16 @@
 package io.resilientws.benchmarks.server;
 
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 import io.resilientws.server.ServerSessionRegistry;
@@ -15,6 +20,7 @@ import org.jspecify.annotations.Nullable;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -23,6 +29,7 @@ import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.socket.BinaryMessage;
 import org.springframework.web.socket.CloseStatus;
+import org.springframework.web.socket.PingMessage;
 import org.springframework.web.socket.TextMessage;
 import org.springframework.web.socket.WebSocketSession;
 import org.springframework.web.socket.config.annotation.EnableWebSocket;
@@ -74,6 +81,27 @@ public class BenchServerApp implements WebSocketConfigurer {
 		container.setMaxTextMessageBufferSize(max);
 		container.setMaxBinaryMessageBufferSize(max);
 		return container;
+	}
+
+	/**
+	 * With {@code bench.ping-loop-interval}: what a hand-rolled heartbeat on plain Spring costs at the
+	 * least. One thread pings every session in a loop (Tomcat's blocking ping), keeps no timeouts and
+	 * drops nobody: the floor under any heartbeat on this container.
+	 */
+	@Bean(destroyMethod = "shutdownNow")
+	@ConditionalOnProperty("bench.ping-loop-interval")
+	ScheduledExecutorService pingLoop(EchoHandler handler, Environment env) {
+		Duration interval = env.getRequiredProperty("bench.ping-loop-interval", Duration.class);
+		ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor((task) -> new Thread(task, "ping-loop"));
+		loop.scheduleAtFixedRate(() -> handler.decorated.values().forEach((session) -> {
+			try {
+				((ConcurrentWebSocketSessionDecorator) session).getDelegate().sendMessage(new PingMessage());
+			}
+			catch (IOException | RuntimeException ex) {
+				// A dead session: plain Spring finds out when it closes.
+			}
+		}), interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+		return loop;
 	}
 
 	/** Echoes; keeps a {@link ConcurrentWebSocketSessionDecorator} per session for the plain broadcast. */

@@ -66,6 +66,29 @@ class OutboundQueueTest {
 	}
 
 	@Test
+	void aRefusalSaysWhyWithoutTheCostOfAStackTrace() {
+		OutboundQueue queue = queue(3, OverflowPolicy.REJECT);
+		queue.offer(OutboundMessage.text("aaa"));
+		Throwable refusal = queue.offer(OutboundMessage.text("b")).delivery().handle((ok, ex) -> ex).join();
+		assertThat(refusal).isInstanceOf(UndeliveredMessageException.class)
+			.hasMessage("Message not delivered: BUFFER_FULL")
+			.hasNoCause();
+		assertThat(refusal.getStackTrace()).isEmpty();
+	}
+
+	@Test
+	void aFailedWriteKeepsTheTransportsExceptionAsTheCause() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		SendResult sent = queue.offer(OutboundMessage.text("one"));
+		java.io.IOException reset = new java.io.IOException("connection reset");
+		this.writer.failNext(reset);
+		Throwable failure = sent.delivery().handle((ok, ex) -> ex).join();
+		assertThat(failure).isInstanceOf(UndeliveredMessageException.class).hasCause(reset);
+		assertThat(failure.getCause().getStackTrace()).isNotEmpty();
+	}
+
+	@Test
 	void aMessageLargerThanTheWholeBufferIsRefusedUnderEveryPolicy() {
 		for (OverflowPolicy policy : OverflowPolicy.values()) {
 			OutboundQueue queue = queue(4, policy);

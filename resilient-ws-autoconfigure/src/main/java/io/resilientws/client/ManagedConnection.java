@@ -712,7 +712,7 @@ public final class ManagedConnection {
 			}
 			if (ManagedConnection.this.settings.heartbeat().mode() == HeartbeatMode.TEXT) {
 				ManagedConnection.this.outbound
-					.offerFirst(OutboundMessage.text(ManagedConnection.this.settings.heartbeat().pingText()));
+					.offerFirst(OutboundMessage.unobservedText(ManagedConnection.this.settings.heartbeat().pingText()));
 				return;
 			}
 			try {

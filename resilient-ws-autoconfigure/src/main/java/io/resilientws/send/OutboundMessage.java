@@ -8,6 +8,11 @@ import org.jspecify.annotations.Nullable;
 /**
  * One queued data message: either text or binary, its size in bytes on the wire (payload only), and
  * the future its sender watches.
+ * <p>
+ * An <em>unobserved</em> message has no such future: it is for senders that throw the outcome away
+ * (Spring's void {@code sendMessage}, a broadcast, heartbeats). What becomes of it reaches only the
+ * queue's {@link OutboundQueue.Observer} (counters, events), so its write costs no hand-off to the
+ * completions executor. Offer it with {@link OutboundQueue#offerAndForget}.
  */
 public final class OutboundMessage {
 
@@ -17,21 +22,33 @@ public final class OutboundMessage {
 
 	private final long size;
 
-	final CompletableFuture<Void> delivery = new CompletableFuture<>();
+	/** Completed on the queue's completions executor; null for an unobserved message. */
+	final @Nullable CompletableFuture<Void> delivery;
 
-	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size) {
+	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size, boolean observed) {
 		this.text = text;
 		this.binary = binary;
 		this.size = size;
+		this.delivery = observed ? new CompletableFuture<>() : null;
 	}
 
 	public static OutboundMessage text(String text) {
-		return new OutboundMessage(text, null, utf8Length(text));
+		return new OutboundMessage(text, null, utf8Length(text), true);
 	}
 
 	/** A text message whose UTF-8 size is already known (a broadcast counts it once for all sessions). */
 	public static OutboundMessage text(String text, long utf8Size) {
-		return new OutboundMessage(text, null, utf8Size);
+		return new OutboundMessage(text, null, utf8Size, true);
+	}
+
+	/** A text message without a delivery future, for a sender that does not look at the outcome. */
+	public static OutboundMessage unobservedText(String text) {
+		return new OutboundMessage(text, null, utf8Length(text), false);
+	}
+
+	/** An unobserved text message whose UTF-8 size is already known. */
+	public static OutboundMessage unobservedText(String text, long utf8Size) {
+		return new OutboundMessage(text, null, utf8Size, false);
 	}
 
 	/** The UTF-8 size of a text, as {@link #text(String)} counts it. */
@@ -41,9 +58,23 @@ public final class OutboundMessage {
 
 	/** A binary message; the buffer's remaining bytes are copied, so the caller may reuse it at once. */
 	public static OutboundMessage binary(ByteBuffer data) {
+		return binary(data, true);
+	}
+
+	/** A binary message without a delivery future; the bytes are copied as by {@link #binary(ByteBuffer)}. */
+	public static OutboundMessage unobservedBinary(ByteBuffer data) {
+		return binary(data, false);
+	}
+
+	private static OutboundMessage binary(ByteBuffer data, boolean observed) {
 		ByteBuffer copy = ByteBuffer.allocate(data.remaining());
 		copy.put(data.duplicate()).flip();
-		return new OutboundMessage(null, copy.asReadOnlyBuffer(), copy.remaining());
+		return new OutboundMessage(null, copy.asReadOnlyBuffer(), copy.remaining(), observed);
+	}
+
+	/** Whether a sender watches this message's delivery (false for an unobserved message). */
+	public boolean isObserved() {
+		return this.delivery != null;
 	}
 
 	public boolean isText() {

@@ -26,12 +26,21 @@ import org.springframework.scheduling.TaskScheduler;
  * Delivery futures are completed on the {@code completions} executor, in order, never on the thread
  * that writes or holds a lock: a sender's callback may send again, block or close the connection
  * without stalling the send path. This also lets owners call the queue while holding their own lock.
+ * An unobserved message ({@link #offerAndForget}) has no future, so nothing of it goes to that
+ * executor: its fate reaches only the {@link Observer}, which is called on the thread where it is
+ * decided, as for every message.
  */
 public final class OutboundQueue {
 
-	/** Told about every message that is not delivered, for meters and events. */
+	/**
+	 * Told about every message that is written or not delivered, observed or not, for meters and
+	 * events. Called on the thread where the outcome is decided (the sender's for a refusal, the
+	 * transport's for a completed write, the caller's of close or detach), never under the lock: keep
+	 * it cheap, and do not block in it.
+	 */
 	public interface Observer {
 
+		/** A message was refused, dropped or failed: the only trace an unobserved message leaves. */
 		void undelivered(SendFailure reason);
 
 		/** The buffer overflowed under {@link OverflowPolicy#CLOSE}: the owner should close the connection. */
@@ -101,36 +110,54 @@ public final class OutboundQueue {
 				? new RateLimiter(limits.messagesPerSecond(), limits.burst(), scheduler.getClock()) : null;
 	}
 
-	/** Offers a message; returns at once except under BLOCK with a full buffer. */
+	/**
+	 * Offers a message whose sender watches the outcome; returns at once except under BLOCK with a full
+	 * buffer.
+	 * @throws IllegalArgumentException if the message is unobserved: it has no future to return
+	 */
 	public SendResult offer(OutboundMessage message) {
+		CompletableFuture<Void> delivery = message.delivery;
+		if (delivery == null) {
+			throw new IllegalArgumentException("An unobserved message has no delivery to return; use offerAndForget");
+		}
+		SendFailure refused = enqueue(message);
+		return (refused != null) ? SendResult.rejected(refused) : SendResult.accepted(delivery);
+	}
+
+	/**
+	 * Offers a message whose outcome nobody waits for, with the same limits and policies as
+	 * {@link #offer}, but without building a {@link SendResult}: a refusal, and every later failure,
+	 * reaches only the {@link Observer}.
+	 * @return whether the message was accepted into the buffer
+	 */
+	public boolean offerAndForget(OutboundMessage message) {
+		return enqueue(message) == null;
+	}
+
+	// Returns null when the message was queued, else why it was refused (already told to the observer).
+	private @Nullable SendFailure enqueue(OutboundMessage message) {
 		List<OutboundMessage> evicted = new ArrayList<>();
-		SendResult result;
-		boolean overflowClose = false;
+		SendFailure refused;
 		this.lock.lock();
 		try {
-			result = admit(message, evicted);
-			if (result == null) {
+			refused = admit(message, evicted);
+			if (refused == null) {
 				this.queue.addLast(message);
 				this.bufferedBytes += message.size();
-				result = SendResult.accepted(message.delivery);
-			}
-			else {
-				overflowClose = this.limits.overflow() == OverflowPolicy.CLOSE
-						&& result.rejection().orElse(null) == SendFailure.BUFFER_FULL;
 			}
 		}
 		finally {
 			this.lock.unlock();
 		}
 		evicted.forEach((dropped) -> fail(dropped, SendFailure.DROPPED_OLDEST, null));
-		if (!result.isAccepted()) {
-			this.observer.undelivered(result.rejection().orElseThrow());
-		}
-		if (overflowClose) {
-			this.observer.overflowClose();
+		if (refused != null) {
+			this.observer.undelivered(refused);
+			if (refused == SendFailure.BUFFER_FULL && this.limits.overflow() == OverflowPolicy.CLOSE) {
+				this.observer.overflowClose();
+			}
 		}
 		drain();
-		return result;
+		return refused;
 	}
 
 	/**
@@ -152,42 +179,42 @@ public final class OutboundQueue {
 		drain();
 	}
 
-	// Called under the lock. Returns null when the message may be queued, else the rejection.
-	private @Nullable SendResult admit(OutboundMessage message, List<OutboundMessage> evicted) {
+	// Called under the lock. Returns null when the message may be queued, else why it is refused.
+	private @Nullable SendFailure admit(OutboundMessage message, List<OutboundMessage> evicted) {
 		if (this.closedWith != null) {
-			return SendResult.rejected(this.closedWith);
+			return this.closedWith;
 		}
 		if (message.size() > this.limits.bufferLimit()) {
-			return SendResult.rejected(SendFailure.MESSAGE_TOO_LARGE);
+			return SendFailure.MESSAGE_TOO_LARGE;
 		}
 		long waitNanos = this.limits.blockTimeout().toNanos();
 		while (this.bufferedBytes + message.size() > this.limits.bufferLimit()) {
 			switch (this.limits.overflow()) {
 				case REJECT, CLOSE -> {
-					return SendResult.rejected(SendFailure.BUFFER_FULL);
+					return SendFailure.BUFFER_FULL;
 				}
 				case DROP_OLDEST -> {
 					OutboundMessage oldest = this.queue.pollFirst();
 					if (oldest == null) {
 						// Only the message being written holds the space; it cannot be taken back.
-						return SendResult.rejected(SendFailure.BUFFER_FULL);
+						return SendFailure.BUFFER_FULL;
 					}
 					this.bufferedBytes -= oldest.size();
 					evicted.add(oldest);
 				}
 				case BLOCK -> {
 					if (waitNanos <= 0) {
-						return SendResult.rejected(SendFailure.BLOCK_TIMEOUT);
+						return SendFailure.BLOCK_TIMEOUT;
 					}
 					try {
 						waitNanos = this.roomMade.awaitNanos(waitNanos);
 					}
 					catch (InterruptedException ex) {
 						Thread.currentThread().interrupt();
-						return SendResult.rejected(SendFailure.INTERRUPTED);
+						return SendFailure.INTERRUPTED;
 					}
 					if (this.closedWith != null) {
-						return SendResult.rejected(this.closedWith);
+						return this.closedWith;
 					}
 				}
 			}
@@ -427,7 +454,10 @@ public final class OutboundQueue {
 		}
 		if (failure == null) {
 			this.observer.written(message);
-			this.completions.execute(() -> message.delivery.complete(null));
+			CompletableFuture<Void> delivery = message.delivery;
+			if (delivery != null) {
+				this.completions.execute(() -> delivery.complete(null));
+			}
 		}
 		else {
 			fail(message, SendFailure.WRITE_FAILED, failure);
@@ -437,8 +467,10 @@ public final class OutboundQueue {
 
 	private void fail(OutboundMessage message, SendFailure reason, @Nullable Throwable cause) {
 		this.observer.undelivered(reason);
-		this.completions.execute(
-				() -> message.delivery.completeExceptionally(new UndeliveredMessageException(reason, cause)));
+		CompletableFuture<Void> delivery = message.delivery;
+		if (delivery != null) {
+			this.completions.execute(() -> delivery.completeExceptionally(new UndeliveredMessageException(reason, cause)));
+		}
 	}
 
 	private void completeDrainedWaiters() {

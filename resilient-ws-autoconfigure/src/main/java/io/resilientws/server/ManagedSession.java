@@ -173,8 +173,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	SendResult send(OutboundMessage message) {
-		SendResult result = this.outbound.offer(message);
-		return result;
+		return this.outbound.offer(message);
+	}
+
+	/**
+	 * Sends a message whose outcome nobody will look at (a broadcast, Spring's void API): no delivery
+	 * future, so its write wakes no pool thread; an undelivered one is still counted and published.
+	 * @return whether the message was accepted into the send buffer
+	 */
+	boolean sendAndForget(OutboundMessage message) {
+		return this.outbound.offerAndForget(message);
 	}
 
 	/**
@@ -184,10 +192,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	@Override
 	public void sendMessage(WebSocketMessage<?> message) throws IOException {
 		if (message instanceof TextMessage text) {
-			send(text.getPayload());
+			sendAndForget(OutboundMessage.unobservedText(text.getPayload()));
 		}
 		else if (message instanceof BinaryMessage binary) {
-			send(binary.getPayload());
+			sendAndForget(OutboundMessage.unobservedBinary(binary.getPayload()));
 		}
 		else if (message instanceof PingMessage || message instanceof PongMessage) {
 			this.registry.pool().execute(() -> {
@@ -282,7 +290,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		ServerSettings settings = this.registry.settings();
 		if (message instanceof TextMessage text && settings.appHeartbeat().enabled()
 				&& settings.appHeartbeat().pingText().equals(text.getPayload())) {
-			this.outbound.offerFirst(OutboundMessage.text(settings.appHeartbeat().pongText()));
+			this.outbound.offerFirst(OutboundMessage.unobservedText(settings.appHeartbeat().pongText()));
 			return false;
 		}
 		if (settings.maxMessageSize() > 0 && message.getPayloadLength() > settings.maxMessageSize()) {

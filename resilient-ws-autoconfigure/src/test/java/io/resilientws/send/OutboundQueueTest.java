@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -12,6 +13,7 @@ import io.resilientws.testsupport.ManualTaskScheduler;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -63,6 +65,119 @@ class OutboundQueueTest {
 			.isInstanceOf(UndeliveredMessageException.class);
 		assertThat(queue.bufferedBytes()).isEqualTo(8);
 		assertThat(this.undelivered).containsExactly(SendFailure.BUFFER_FULL);
+	}
+
+	@Test
+	void anUnobservedMessageLeavesNoTaskForTheCompletionsExecutorButTheObserverSeesItsFate() {
+		RecordingExecutor completions = new RecordingExecutor();
+		List<String> writtenOn = new CopyOnWriteArrayList<>();
+		OutboundQueue queue = new OutboundQueue(new SendLimits(9, OverflowPolicy.DROP_OLDEST, Duration.ofSeconds(1), 0, 1),
+				this.scheduler, completions, observer(writtenOn));
+		queue.attach(this.writer);
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("aaa"))).isTrue();
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("bbb"))).isTrue();
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("ccc"))).isTrue();
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("dd"))).as("evicts bbb").isTrue();
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("0123456789"))).isFalse();
+		this.writer.completeNext();
+		this.writer.failNext(new java.io.IOException("connection reset"));
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("ee"))).isTrue();
+		queue.close(SendFailure.CLOSED);
+		this.writer.completeNext();
+		assertThat(this.writer.written()).containsExactly("aaa", "ccc", "dd");
+		// Counted inline, on the thread that completed each write.
+		assertThat(writtenOn).containsExactly("aaa@" + Thread.currentThread().getName(),
+				"dd@" + Thread.currentThread().getName());
+		assertThat(this.undelivered).containsExactly(SendFailure.DROPPED_OLDEST, SendFailure.MESSAGE_TOO_LARGE,
+				SendFailure.WRITE_FAILED, SendFailure.CLOSED);
+		assertThat(completions.tasks()).isZero();
+		assertThat(queue.bufferedBytes()).isZero();
+	}
+
+	@Test
+	void anUnobservedMessageRefusedByAFullBufferIsCountedAndStillAsksTheOwnerToClose() {
+		RecordingExecutor completions = new RecordingExecutor();
+		OutboundQueue queue = new OutboundQueue(new SendLimits(3, OverflowPolicy.CLOSE, Duration.ofSeconds(1), 0, 1),
+				this.scheduler, completions, observer());
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("aaa"))).isTrue();
+		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("b"))).isFalse();
+		assertThat(this.undelivered).containsExactly(SendFailure.BUFFER_FULL);
+		assertThat(this.overflowCloses).hasValue(1);
+		assertThat(completions.tasks()).isZero();
+	}
+
+	@Test
+	void observedMessagesStillCompleteOnTheCompletionsExecutorInOrderAmongUnobservedOnes() {
+		RecordingExecutor completions = new RecordingExecutor();
+		OutboundQueue queue = new OutboundQueue(new SendLimits(100, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1),
+				this.scheduler, completions, observer());
+		queue.attach(this.writer);
+		List<String> completed = new CopyOnWriteArrayList<>();
+		SendResult one = queue.offer(OutboundMessage.text("one"));
+		one.delivery().whenComplete((ok, ex) -> completed.add("one"));
+		queue.offerAndForget(OutboundMessage.unobservedText("between"));
+		SendResult two = queue.offer(OutboundMessage.text("two"));
+		two.delivery().whenComplete((ok, ex) -> completed.add("two"));
+		SendResult three = queue.offer(OutboundMessage.text("three"));
+		three.delivery().whenComplete((ok, ex) -> completed.add("three"));
+		CompletableFuture<Void> drained = queue.whenDrained();
+		drained.whenComplete((ok, ex) -> completed.add("drained"));
+		this.writer.completeNext();
+		this.writer.completeNext();
+		this.writer.completeNext();
+		this.writer.failNext(new java.io.IOException("connection reset"));
+		assertThat(this.writer.written()).containsExactly("one", "between", "two", "three");
+		// Nothing completes on the writing thread: one task per observed message, one for the waiter.
+		assertThat(completed).isEmpty();
+		assertThat(completions.tasks()).isEqualTo(4);
+		completions.runAll();
+		assertThat(completed).containsExactly("one", "two", "three", "drained");
+		assertThat(failureOf(three)).isEqualTo(SendFailure.WRITE_FAILED);
+	}
+
+	@Test
+	void anUnobservedMessageWaitsForRoomUnderBlockLikeAnyOther() throws Exception {
+		OutboundQueue queue = queue(6, OverflowPolicy.BLOCK, Duration.ofSeconds(30));
+		queue.attach(this.writer);
+		queue.offerAndForget(OutboundMessage.unobservedText("aaa"));
+		queue.offerAndForget(OutboundMessage.unobservedText("bbb"));
+		CompletableFuture<Boolean> blocked = CompletableFuture
+			.supplyAsync(() -> queue.offerAndForget(OutboundMessage.unobservedText("ccc")));
+		await().during(Duration.ofMillis(200)).atMost(Duration.ofSeconds(2)).until(() -> !blocked.isDone());
+		this.writer.completeNext();
+		assertThat(blocked.get(5, TimeUnit.SECONDS)).isTrue();
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("aaa", "bbb", "ccc");
+	}
+
+	@Test
+	void anUnobservedMessageCannotBeOfferedForAResult() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		assertThatIllegalArgumentException().isThrownBy(() -> queue.offer(OutboundMessage.unobservedText("x")));
+		assertThat(queue.bufferedBytes()).isZero();
+	}
+
+	@Test
+	void aRefusalSaysWhyWithoutTheCostOfAStackTrace() {
+		OutboundQueue queue = queue(3, OverflowPolicy.REJECT);
+		queue.offer(OutboundMessage.text("aaa"));
+		Throwable refusal = queue.offer(OutboundMessage.text("b")).delivery().handle((ok, ex) -> ex).join();
+		assertThat(refusal).isInstanceOf(UndeliveredMessageException.class)
+			.hasMessage("Message not delivered: BUFFER_FULL")
+			.hasNoCause();
+		assertThat(refusal.getStackTrace()).isEmpty();
+	}
+
+	@Test
+	void aFailedWriteKeepsTheTransportsExceptionAsTheCause() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		SendResult sent = queue.offer(OutboundMessage.text("one"));
+		java.io.IOException reset = new java.io.IOException("connection reset");
+		this.writer.failNext(reset);
+		Throwable failure = sent.delivery().handle((ok, ex) -> ex).join();
+		assertThat(failure).isInstanceOf(UndeliveredMessageException.class).hasCause(reset);
+		assertThat(failure.getCause().getStackTrace()).isNotEmpty();
 	}
 
 	@Test
@@ -207,6 +322,11 @@ class OutboundQueueTest {
 	}
 
 	private OutboundQueue.Observer observer() {
+		return observer(new ArrayList<>());
+	}
+
+	/** Records undelivered reasons and overflow closes in the test's fields, written messages as text@thread. */
+	private OutboundQueue.Observer observer(List<String> writtenOn) {
 		return new OutboundQueue.Observer() {
 			@Override
 			public void undelivered(SendFailure reason) {
@@ -217,6 +337,11 @@ class OutboundQueueTest {
 			public void overflowClose() {
 				OutboundQueueTest.this.overflowCloses.incrementAndGet();
 			}
+
+			@Override
+			public void written(OutboundMessage message) {
+				writtenOn.add(message.text() + "@" + Thread.currentThread().getName());
+			}
 		};
 	}
 
@@ -224,6 +349,31 @@ class OutboundQueueTest {
 		Throwable failure = result.delivery().handle((ok, ex) -> ex).join();
 		assertThat(failure).isInstanceOf(UndeliveredMessageException.class);
 		return ((UndeliveredMessageException) failure).getFailure();
+	}
+
+	/** A completions executor that counts the tasks handed to it and runs them when the test says so. */
+	static final class RecordingExecutor implements Executor {
+
+		private final List<Runnable> pending = new CopyOnWriteArrayList<>();
+
+		private final AtomicInteger tasks = new AtomicInteger();
+
+		@Override
+		public void execute(Runnable task) {
+			this.tasks.incrementAndGet();
+			this.pending.add(task);
+		}
+
+		int tasks() {
+			return this.tasks.get();
+		}
+
+		void runAll() {
+			while (!this.pending.isEmpty()) {
+				this.pending.remove(0).run();
+			}
+		}
+
 	}
 
 	/** A transport whose writes stay pending until the test completes them. */

@@ -66,6 +66,10 @@ class ServerSessionRegistryTest {
 		await().atMost(WAIT)
 			.until(() -> clients.stream().filter((client) -> client.messages.contains("just you")).count() == 1);
 		assertThat(this.events).filteredOn(SessionEvent.Opened.class::isInstance).hasSize(3);
+		// The broadcast's copies carry no delivery futures; their writes are counted all the same.
+		await().atMost(WAIT)
+			.untilAsserted(() -> assertThat(this.registry.statistics()).singleElement()
+				.satisfies((endpoint) -> assertThat(endpoint.messagesSent()).isEqualTo(4)));
 	}
 
 	@Test

@@ -49,7 +49,8 @@ import org.openjdk.jmh.infra.Blackhole;
  * The per-message and per-event hot paths of resilient-ws, without I/O:
  * <ul>
  * <li>send accounting: offer → write → completion through {@link OutboundQueue}, with a writer that
- * completes at once (the queue's own cost per message), and a refused offer on a full buffer;</li>
+ * completes at once (the queue's own cost per message), and a refused offer on a full buffer; each
+ * also for an unobserved message (no delivery future), as broadcasts and {@code sendMessage} send;</li>
  * <li>the token-bucket {@link RateLimiter};</li>
  * <li>registry lookup (what every inbound server message does) among 10,000 sessions, and a broadcast
  * to 1,000 sessions (stub sessions whose asynchronous remote endpoint completes each write at once:
@@ -138,6 +139,21 @@ public class HotPathBenchmarks {
 	@Benchmark
 	public SendResult sendRejectedBufferFull(Queue queue) {
 		return queue.full.offer(OutboundMessage.text(KIB));
+	}
+
+	/**
+	 * The pooled queue again, with a message nobody observes (as a broadcast and Spring's
+	 * {@code sendMessage} send): no delivery future, so no hand-off to the pool.
+	 */
+	@Benchmark
+	public boolean sendAccounting1KiBUnobserved(Queue queue) {
+		return queue.pooled.offerAndForget(OutboundMessage.unobservedText(KIB));
+	}
+
+	/** An unobserved message refused by a full buffer: no result, no exception, only the observer. */
+	@Benchmark
+	public boolean sendRejectedBufferFullUnobserved(Queue queue) {
+		return queue.full.offerAndForget(OutboundMessage.unobservedText(KIB));
 	}
 
 	@State(Scope.Thread)

@@ -436,10 +436,10 @@ public final class OutboundQueue {
 		catch (RuntimeException ex) {
 			written = CompletableFuture.failedFuture(ex);
 		}
-		written.whenComplete((ignored, failure) -> writeCompleted(message, failure));
+		written.whenComplete((ignored, failure) -> writeCompleted(target, message, failure));
 	}
 
-	private void writeCompleted(OutboundMessage message, @Nullable Throwable failure) {
+	private void writeCompleted(MessageWriter target, OutboundMessage message, @Nullable Throwable failure) {
 		this.lock.lock();
 		try {
 			if (this.inFlight == message) {
@@ -447,6 +447,12 @@ public final class OutboundQueue {
 				this.inFlightSince = null;
 				this.bufferedBytes -= message.size();
 				this.roomMade.signalAll();
+			}
+			if (failure != null && this.writer == target) {
+				// The transport is broken: nothing more goes through it until the owner attaches a new
+				// one. Writing the next message at once could even block for good: Tomcat fails a
+				// pending write from inside its close, on a thread that a new write then parks forever.
+				this.writer = null;
 			}
 		}
 		finally {

@@ -1,5 +1,6 @@
 package io.resilientws.send;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,6 +48,25 @@ class OutboundQueueTest {
 	}
 
 	@Test
+	void afterAFailedWriteNothingMoreGoesThroughThatWriterButAllWaitsForTheNext() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		SendResult first = queue.offer(OutboundMessage.text("one"));
+		SendResult second = queue.offer(OutboundMessage.text("two"));
+		this.writer.failNext(new IOException("connection reset"));
+		assertThat(first.delivery()).failsWithin(Duration.ofSeconds(5));
+		assertThat(this.writer.written()).containsExactly("one");
+		assertThat(second.delivery()).isNotDone();
+		HeldWriter next = new HeldWriter();
+		queue.attach(next);
+		assertThat(next.written()).containsExactly("two");
+		// A late failure of the old transport leaves the new one alone.
+		queue.offer(OutboundMessage.text("three"));
+		next.completeNext();
+		assertThat(next.written()).containsExactly("two", "three");
+	}
+
+	@Test
 	void bufferedBytesCountUtf8() {
 		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
 		queue.offer(OutboundMessage.text("é€😀"));
@@ -80,16 +100,15 @@ class OutboundQueueTest {
 		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("dd"))).as("evicts bbb").isTrue();
 		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("0123456789"))).isFalse();
 		this.writer.completeNext();
-		this.writer.failNext(new java.io.IOException("connection reset"));
+		this.writer.failNext(new IOException("connection reset"));
 		assertThat(queue.offerAndForget(OutboundMessage.unobservedText("ee"))).isTrue();
 		queue.close(SendFailure.CLOSED);
-		this.writer.completeNext();
-		assertThat(this.writer.written()).containsExactly("aaa", "ccc", "dd");
-		// Counted inline, on the thread that completed each write.
-		assertThat(writtenOn).containsExactly("aaa@" + Thread.currentThread().getName(),
-				"dd@" + Thread.currentThread().getName());
+		// After the failed write nothing more went through the broken writer: dd and ee failed on close.
+		assertThat(this.writer.written()).containsExactly("aaa", "ccc");
+		// Counted inline, on the thread that completed the write.
+		assertThat(writtenOn).containsExactly("aaa@" + Thread.currentThread().getName());
 		assertThat(this.undelivered).containsExactly(SendFailure.DROPPED_OLDEST, SendFailure.MESSAGE_TOO_LARGE,
-				SendFailure.WRITE_FAILED, SendFailure.CLOSED);
+				SendFailure.WRITE_FAILED, SendFailure.CLOSED, SendFailure.CLOSED);
 		assertThat(completions.tasks()).isZero();
 		assertThat(queue.bufferedBytes()).isZero();
 	}

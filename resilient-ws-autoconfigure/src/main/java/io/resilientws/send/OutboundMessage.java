@@ -22,14 +22,16 @@ public final class OutboundMessage {
 
 	private final long size;
 
-	/** Completed on the queue's completions executor; null for an unobserved message. */
-	final @Nullable CompletableFuture<Void> delivery;
+	private final boolean observed;
+
+	/** Made by the queue that accepts an observed message; null for an unobserved one. */
+	@Nullable DeliveryFuture delivery;
 
 	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size, boolean observed) {
 		this.text = text;
 		this.binary = binary;
 		this.size = size;
-		this.delivery = observed ? new CompletableFuture<>() : null;
+		this.observed = observed;
 	}
 
 	public static OutboundMessage text(String text) {
@@ -74,7 +76,7 @@ public final class OutboundMessage {
 
 	/** Whether a sender watches this message's delivery (false for an unobserved message). */
 	public boolean isObserved() {
-		return this.delivery != null;
+		return this.observed;
 	}
 
 	public boolean isText() {

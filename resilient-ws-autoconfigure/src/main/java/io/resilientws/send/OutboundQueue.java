@@ -23,12 +23,12 @@ import org.springframework.scheduling.TaskScheduler;
  * (the connection is not open) messages wait, and {@link #detach(SendFailure)} decides whether they
  * keep waiting for the next connection or fail.
  * <p>
- * Delivery futures are completed on the {@code completions} executor, in order, never on the thread
- * that writes or holds a lock: a sender's callback may send again, block or close the connection
- * without stalling the send path. This also lets owners call the queue while holding their own lock.
- * An unobserved message ({@link #offerAndForget}) has no future, so nothing of it goes to that
- * executor: its fate reaches only the {@link Observer}, which is called on the thread where it is
- * decided, as for every message.
+ * Delivery futures complete where the outcome is learnt, in order, but every stage attached to one
+ * runs on the {@code completions} executor ({@link DeliveryFuture}), never on the thread that writes
+ * or holds a lock: a sender's callback may send again, block or close the connection without stalling
+ * the send path, and a future nobody attached to costs no hand-off. An unobserved message
+ * ({@link #offerAndForget}) has no future at all: its fate reaches only the {@link Observer}, which is
+ * called on the thread where it is decided, as for every message.
  */
 public final class OutboundQueue {
 
@@ -116,10 +116,11 @@ public final class OutboundQueue {
 	 * @throws IllegalArgumentException if the message is unobserved: it has no future to return
 	 */
 	public SendResult offer(OutboundMessage message) {
-		CompletableFuture<Void> delivery = message.delivery;
-		if (delivery == null) {
+		if (!message.isObserved()) {
 			throw new IllegalArgumentException("An unobserved message has no delivery to return; use offerAndForget");
 		}
+		DeliveryFuture delivery = new DeliveryFuture(this.completions);
+		message.delivery = delivery;
 		SendFailure refused = enqueue(message);
 		return (refused != null) ? SendResult.rejected(refused) : SendResult.accepted(delivery);
 	}
@@ -462,7 +463,8 @@ public final class OutboundQueue {
 			this.observer.written(message);
 			CompletableFuture<Void> delivery = message.delivery;
 			if (delivery != null) {
-				this.completions.execute(() -> delivery.complete(null));
+				// Its stages, if any, run on the completions executor (DeliveryFuture): completing here is safe.
+				delivery.complete(null);
 			}
 		}
 		else {
@@ -475,7 +477,7 @@ public final class OutboundQueue {
 		this.observer.undelivered(reason);
 		CompletableFuture<Void> delivery = message.delivery;
 		if (delivery != null) {
-			this.completions.execute(() -> delivery.completeExceptionally(new UndeliveredMessageException(reason, cause)));
+			delivery.completeExceptionally(new UndeliveredMessageException(reason, cause));
 		}
 	}
 

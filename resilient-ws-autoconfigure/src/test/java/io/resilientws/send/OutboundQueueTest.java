@@ -14,6 +14,7 @@ import io.resilientws.testsupport.ManualTaskScheduler;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
 
@@ -152,6 +153,26 @@ class OutboundQueueTest {
 		completions.runAll();
 		assertThat(completed).containsExactly("one", "two", "three", "drained");
 		assertThat(failureOf(three)).isEqualTo(SendFailure.WRITE_FAILED);
+	}
+
+	@Test
+	void aDeliveryFutureNobodyWatchesCostsNoTaskAndALateStageStillRunsOnTheCompletionsExecutor() {
+		RecordingExecutor completions = new RecordingExecutor();
+		OutboundQueue queue = new OutboundQueue(new SendLimits(100, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1),
+				this.scheduler, completions, observer());
+		queue.attach(this.writer);
+		SendResult result = queue.offer(OutboundMessage.text("one"));
+		this.writer.completeNext();
+		assertThat(result.delivery()).isCompleted();
+		assertThat(completions.tasks()).isZero();
+		List<String> ranOn = new CopyOnWriteArrayList<>();
+		result.delivery().thenRun(() -> ranOn.add("stage"));
+		result.delivery().whenComplete((ok, ex) -> ranOn.add("whenComplete"));
+		// Attached after completion, on this thread: still handed to the completions executor.
+		assertThat(ranOn).isEmpty();
+		assertThat(completions.tasks()).isEqualTo(2);
+		completions.runAll();
+		assertThat(ranOn).containsExactly("stage", "whenComplete");
 	}
 
 	@Test
@@ -365,7 +386,10 @@ class OutboundQueueTest {
 	}
 
 	private static SendFailure failureOf(SendResult result) {
-		Throwable failure = result.delivery().handle((ok, ex) -> ex).join();
+		// Read the outcome without attaching a stage: stages run on the completions executor, which some
+		// tests here run only when they say so.
+		assertThat(result.delivery()).isCompletedExceptionally();
+		Throwable failure = catchThrowable(() -> result.delivery().join()).getCause();
 		assertThat(failure).isInstanceOf(UndeliveredMessageException.class);
 		return ((UndeliveredMessageException) failure).getFailure();
 	}

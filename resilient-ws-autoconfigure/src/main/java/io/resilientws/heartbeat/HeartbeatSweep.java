@@ -100,8 +100,11 @@ public final class HeartbeatSweep {
 
 	/** The tick at whose end {@code time} has come: the first tick boundary at or after it. */
 	private long tickOf(Instant time) {
-		long nanos = Math.multiplyExact(time.getEpochSecond(), 1_000_000_000L) + time.getNano();
-		return Math.floorDiv(nanos - 1, this.tickNanos) + 1;
+		return Math.floorDiv(epochNanos(time) - 1, this.tickNanos) + 1;
+	}
+
+	private static long epochNanos(Instant time) {
+		return Math.multiplyExact(time.getEpochSecond(), 1_000_000_000L) + time.getNano();
 	}
 
 	private Instant startOf(long tick) {
@@ -130,8 +133,8 @@ public final class HeartbeatSweep {
 
 	private void run() {
 		Instant now = this.clock.instant();
-		long currentTick = Math.floorDiv(Math.multiplyExact(now.getEpochSecond(), 1_000_000_000L) + now.getNano(),
-				this.tickNanos);
+		// The tick that ends at or before now: every bucket up to it is due.
+		long currentTick = Math.floorDiv(epochNanos(now), this.tickNanos);
 		List<Heartbeat> due = new ArrayList<>();
 		synchronized (this) {
 			this.nextRun = null;

@@ -13,8 +13,8 @@ import org.jspecify.annotations.Nullable;
  * proving life has arrived since. Reads only record a timestamp, so a busy connection costs no more
  * than an idle one, and a heartbeat owns no timer task at all. After {@code maxMissed} consecutive
  * unanswered pings the peer is declared dead, so a silent loss is noticed within
- * {@code maxMissed × interval + timeout} of the last sign of life (plus the sweep's coalescing when
- * many heartbeats fall due together).
+ * {@code maxMissed × interval + timeout} of the last sign of life (plus at most one
+ * 50 ms tick of the sweep).
  */
 public final class Heartbeat {
 

@@ -1,15 +1,9 @@
 package io.resilientws.autoconfigure;
 
-import java.util.Arrays;
-
-import javax.net.ssl.SSLContext;
-
 import io.resilientws.InvalidConfigurationException;
 import io.resilientws.ResilientWsScheduler;
-import io.resilientws.client.ConnectionHandler;
 import io.resilientws.client.ConnectionRegistry;
-import io.resilientws.client.ConnectionSettings;
-import org.jspecify.annotations.Nullable;
+import io.resilientws.client.ConnectionSettingsCustomizer;
 
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -17,7 +11,6 @@ import org.springframework.boot.autoconfigure.AutoConfiguration;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
-import org.springframework.boot.ssl.NoSuchSslBundleException;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
@@ -35,85 +28,26 @@ public final class ResilientWsClientAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ConnectionRegistry resilientWsConnectionRegistry(ResilientWsClientProperties properties,
-			ResilientWsScheduler scheduler, ObjectProvider<SslBundles> sslBundles, ApplicationEventPublisher publisher,
-			ListableBeanFactory beanFactory) {
+			ResilientWsScheduler scheduler, ObjectProvider<SslBundles> sslBundles, ApplicationEventPublisher publisher) {
 		ResilientWsClientProperties.Connection defaults = properties.getDefaults();
 		try {
-			defaultsBuilder(defaults).validateWithoutUrl();
+			ConfiguredConnectionsRegistrar.defaultsBuilder(defaults).validateWithoutUrl();
 		}
 		catch (InvalidConfigurationException ex) {
 			throw ex.withPrefix(PREFIX + "defaults.");
 		}
-		ConnectionRegistry registry = new ConnectionRegistry(scheduler.taskScheduler(),
-				(bundle) -> sslContext(sslBundles, bundle), publisher::publishEvent, () -> defaultsBuilder(defaults),
-				properties.getShutdownTimeout());
-		properties.getConnections().forEach((name, connection) -> {
-			String prefix = PREFIX + "connections." + name + ".";
-			try {
-				ConnectionSettings.Builder builder = defaultsBuilder(defaults);
-				connection.applyTo(builder);
-				ConnectionSettings settings = builder.build();
-				checkSslBundle(settings, sslBundles);
-				String handler = (connection.getHandler() != null) ? connection.getHandler() : defaults.getHandler();
-				registry.register(name, settings, new BeanConnectionHandler(beanFactory, handlerBeanName(handler,
-						beanFactory)));
-			}
-			catch (InvalidConfigurationException ex) {
-				throw ex.withPrefix(prefix);
-			}
-		});
-		return registry;
+		return new ConnectionRegistry(scheduler.taskScheduler(),
+				(bundle) -> ConfiguredConnectionsRegistrar.sslContext(sslBundles, bundle), publisher::publishEvent,
+				() -> ConfiguredConnectionsRegistrar.defaultsBuilder(defaults), properties.getShutdownTimeout());
 	}
 
-	private static ConnectionSettings.Builder defaultsBuilder(ResilientWsClientProperties.Connection defaults) {
-		ConnectionSettings.Builder builder = ConnectionSettings.builder();
-		defaults.applyTo(builder);
-		return builder;
-	}
-
-	private static void checkSslBundle(ConnectionSettings settings, ObjectProvider<SslBundles> sslBundles) {
-		String bundle = settings.sslBundle();
-		if (bundle != null) {
-			sslContext(sslBundles, bundle);
-		}
-	}
-
-	private static SSLContext sslContext(ObjectProvider<SslBundles> sslBundles, String bundle) {
-		SslBundles bundles = sslBundles.getIfAvailable();
-		try {
-			if (bundles == null) {
-				throw new NoSuchSslBundleException(bundle, "no SSL bundles are configured");
-			}
-			return bundles.getBundle(bundle).createSslContext();
-		}
-		catch (NoSuchSslBundleException ex) {
-			throw new InvalidConfigurationException("ssl-bundle", bundle,
-					"name an SSL bundle configured under spring.ssl.bundle.jks.<name> or spring.ssl.bundle.pem.<name>");
-		}
-	}
-
-	/**
-	 * The handler bean's name, checked without creating the bean (so that a handler may depend on the
-	 * registry it is registered with).
-	 */
-	private static String handlerBeanName(@Nullable String configured, ListableBeanFactory beanFactory) {
-		String[] candidates = beanFactory.getBeanNamesForType(ConnectionHandler.class, true, false);
-		if (configured != null) {
-			if (!Arrays.asList(candidates).contains(configured)) {
-				throw new InvalidConfigurationException("handler", configured,
-						"name a bean that implements io.resilientws.client.ConnectionHandler; such beans are "
-								+ Arrays.toString(candidates));
-			}
-			return configured;
-		}
-		if (candidates.length == 1) {
-			return candidates[0];
-		}
-		throw new InvalidConfigurationException("handler", null, (candidates.length == 0)
-				? "name the ConnectionHandler bean that receives this connection's messages, and no bean implements "
-						+ "io.resilientws.client.ConnectionHandler: declare one"
-				: "name one of the ConnectionHandler beans " + Arrays.toString(candidates)
-						+ " (with more than one, each connection must say which it uses)");
+	/** Registers the configured connections with the registry, whoever defined it. */
+	@Bean
+	ConfiguredConnectionsRegistrar resilientWsConfiguredConnections(ConnectionRegistry registry,
+			ResilientWsClientProperties properties, ObjectProvider<SslBundles> sslBundles,
+			ListableBeanFactory beanFactory, ObjectProvider<ConnectionSettingsCustomizer> customizers) {
+		return new ConfiguredConnectionsRegistrar(registry, properties, sslBundles, beanFactory,
+				customizers.orderedStream().toList());
 	}
 
 }

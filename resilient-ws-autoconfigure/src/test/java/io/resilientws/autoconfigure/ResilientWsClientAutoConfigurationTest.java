@@ -6,6 +6,7 @@ import io.resilientws.InvalidConfigurationException;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.client.ConnectionHandler;
 import io.resilientws.client.ConnectionRegistry;
+import io.resilientws.client.ConnectionSettingsCustomizer;
 import io.resilientws.client.ConnectionState;
 import io.resilientws.client.ManagedConnection;
 import io.resilientws.send.OverflowPolicy;
@@ -62,13 +63,60 @@ class ResilientWsClientAutoConfigurationTest {
 	}
 
 	@Test
-	void runWhenUserDefinesARegistryBacksOff() {
+	void runWhenUserDefinesARegistryBacksOffAndStillRegistersTheConfiguredConnections() {
 		this.runner.withUserConfiguration(OneHandler.class, OwnRegistry.class)
 			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
 			.run((context) -> {
 				assertThat(context).hasSingleBean(ConnectionRegistry.class);
-				assertThat(context.getBean(ConnectionRegistry.class)).isSameAs(OwnRegistry.REGISTRY);
-				assertThat(OwnRegistry.REGISTRY.find("ticker")).isEmpty();
+				ConnectionRegistry registry = context.getBean(ConnectionRegistry.class);
+				assertThat(registry).isSameAs(context.getBean(OwnRegistry.class).registry);
+				assertThat(registry.find("ticker")).isPresent();
+			});
+	}
+
+	@Test
+	void runWithACustomizerAppliesItAfterTheConnectionsProperties() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withBean("tickerCustomizer", ConnectionSettingsCustomizer.class,
+					() -> ConnectionSettingsCustomizer.of("ticker", (builder) -> builder.header("X-Token", "from-code")
+						.heartbeatInterval(Duration.ofSeconds(3))))
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker",
+					"resilient-ws.client.connections.ticker.heartbeat.interval=9s",
+					"resilient-ws.client.connections.other.url=ws://localhost:1/other")
+			.run((context) -> {
+				ConnectionRegistry registry = context.getBean(ConnectionRegistry.class);
+				assertThat(registry.get("ticker").settings().heartbeat().interval()).isEqualTo(Duration.ofSeconds(3));
+				assertThat(registry.get("ticker").settings().headers()).containsEntry("X-Token", "from-code");
+				assertThat(registry.get("other").settings().headers()).doesNotContainKey("X-Token");
+			});
+	}
+
+	@Test
+	void runWithACustomizerThatBreaksASettingFailsNamingTheProperty() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withBean("tickerCustomizer", ConnectionSettingsCustomizer.class,
+					() -> ConnectionSettingsCustomizer.of("ticker", (builder) -> builder.url("http://localhost:1/x")))
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.isInstanceOf(InvalidConfigurationException.class)
+					.hasMessageContaining("resilient-ws.client.connections.ticker.url");
+			});
+	}
+
+	@Test
+	void runWithACustomizerOfAnUnknownConnectionFailsNamingIt() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withBean("tickerCustomizer", ConnectionSettingsCustomizer.class,
+					() -> ConnectionSettingsCustomizer.of("tikcer", (builder) -> builder.heartbeatInterval(Duration.ofSeconds(3))))
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.run((context) -> {
+				assertThat(context).hasFailed();
+				assertThat(context.getStartupFailure()).rootCause()
+					.isInstanceOf(InvalidConfigurationException.class)
+					.hasMessageContaining("'tikcer'")
+					.hasMessageContaining("[ticker]");
 			});
 	}
 
@@ -243,15 +291,15 @@ class ResilientWsClientAutoConfigurationTest {
 	@Configuration(proxyBeanMethods = false)
 	static class OwnRegistry {
 
-		static final ConnectionRegistry REGISTRY = new ConnectionRegistry(
-				ResilientWsScheduler.create().taskScheduler(), (name) -> {
+		final ConnectionRegistry registry = new ConnectionRegistry(ResilientWsScheduler.create().taskScheduler(),
+				(name) -> {
 					throw new IllegalStateException();
 				}, (event) -> {
 				}, io.resilientws.client.ConnectionSettings::builder, Duration.ofSeconds(1));
 
 		@Bean
 		ConnectionRegistry myRegistry() {
-			return REGISTRY;
+			return this.registry;
 		}
 
 	}

@@ -7,7 +7,8 @@ import org.springframework.scheduling.concurrent.ThreadPoolTaskScheduler;
 /**
  * The one scheduler behind every heartbeat, reconnect timer and send-rate wake-up of resilient-ws.
  * Its tasks only compare timestamps and start non-blocking I/O, so one thread serves thousands of
- * connections.
+ * connections. Its clock is a {@link MonotonicClock}: what it measures does not jump when the
+ * system clock is set.
  * <p>
  * Deliberately not a {@link TaskScheduler} bean: that would make Spring Boot skip its own
  * {@code taskScheduler} and run the application's {@code @Scheduled} work on this thread.
@@ -31,6 +32,8 @@ public final class ResilientWsScheduler implements DisposableBean {
 		scheduler.setDaemon(true);
 		// Heartbeat and close timers are cancelled far more often than they fire: do not let them pile up.
 		scheduler.setRemoveOnCancelPolicy(true);
+		// Every timestamp resilient-ws compares comes from this clock: it must not step with NTP.
+		scheduler.setClock(MonotonicClock.system());
 		scheduler.initialize();
 		return new ResilientWsScheduler(scheduler, true);
 	}

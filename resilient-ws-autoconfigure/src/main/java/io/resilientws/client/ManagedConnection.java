@@ -1,6 +1,5 @@
 package io.resilientws.client;
 
-import java.io.ByteArrayOutputStream;
 import java.net.ProtocolException;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
@@ -12,11 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledFuture;
 import java.util.function.Consumer;
 
+import io.resilientws.AfterUnlock;
 import io.resilientws.heartbeat.Heartbeat;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
@@ -31,7 +30,6 @@ import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.scheduling.TaskScheduler;
-import org.springframework.util.backoff.BackOffExecution;
 
 /**
  * A named client WebSocket connection that notices when it is dead and comes back by itself when the
@@ -42,11 +40,16 @@ import org.springframework.util.backoff.BackOffExecution;
  * {@link ConnectionHandler} callbacks; and adds a heartbeat that declares a silent peer dead, a
  * reconnect policy with exponential backoff and jitter, and a send buffer bounded in bytes.
  * <p>
- * Threading: one lock guards the state below; no callback, future or event is run under it. Timers
- * (heartbeat, reconnect, close timeout) run on the scheduler shared by all connections, transport
- * callbacks on the shared I/O pool, and the handler's callbacks one at a time on a per-connection
- * serial queue over that pool. Every transport callback carries the number of the attempt it belongs
- * to; callbacks of an older attempt are ignored, which makes failure handling idempotent.
+ * Threading: one lock guards the state below. Every transition decides under it and acts after it:
+ * transport I/O, failing queued messages and starting a connect are collected in an
+ * {@link AfterUnlock} and run once the lock is released; handler callbacks, events and log lines are
+ * only enqueued under it (on the connection's serial queue, in transition order) and run on the pool.
+ * Timers (heartbeat, reconnect, close timeout) run on the scheduler shared by all connections. Every
+ * transport callback carries the number of the attempt it belongs to; callbacks of an older attempt
+ * are ignored, which makes failure handling idempotent.
+ * <p>
+ * The parts: {@link ReconnectPlanner} decides whether and when to come back, {@link TransportListener}
+ * reads frames, {@link CallbackDispatcher} calls the handler, {@link OutboundQueue} writes.
  */
 public final class ManagedConnection {
 
@@ -54,30 +57,26 @@ public final class ManagedConnection {
 
 	private static final int GOING_AWAY = 1001;
 
-	private static final int TRY_AGAIN_LATER = 1013;
-
 	private static final int PROTOCOL_ERROR = 1002;
 
 	private final String name;
 
 	private final ConnectionSettings settings;
 
-	private final ConnectionHandler handler;
-
 	private final TaskScheduler scheduler;
 
 	private final Clock clock;
 
-	private final WebSocketConnector connector;
+	private final Connector connector;
 
 	private final Executor ioPool;
 
-	private final Consumer<ConnectionEvent> events;
-
-	/** The handler's callbacks, delivery outcomes and events of this connection, in order. */
-	private final SerialExecutor callbacks;
+	private final CallbackDispatcher callbacks;
 
 	private final OutboundQueue outbound;
+
+	/** Drives the heartbeats of every connection of the registry. */
+	private final HeartbeatSweep heartbeats;
 
 	/** Traffic totals, counted outside the lock. */
 	private final ConnectionStatistics statistics = new ConnectionStatistics();
@@ -96,13 +95,7 @@ public final class ManagedConnection {
 
 	private @Nullable Heartbeat heartbeat;
 
-	/** Drives the heartbeats of every connection of the registry. */
-	private final HeartbeatSweep heartbeats;
-
-	private BackOffExecution backOff;
-
-	/** The number of the current (or next) attempt since the last stable open; 0 before the first. */
-	private int attempt;
+	private final ReconnectPlanner planner;
 
 	private @Nullable Instant nextAttemptAt;
 
@@ -117,6 +110,9 @@ public final class ManagedConnection {
 
 	/** Set by a local close: whatever happens next, this connection does not reconnect until started again. */
 	private boolean closeRequested;
+
+	/** Set by {@link #shutdown}: the application stops, and nothing may open this connection again. */
+	private boolean stopping;
 
 	/** The code of the local close under way. */
 	private int closeCode;
@@ -134,37 +130,37 @@ public final class ManagedConnection {
 	private final List<CompletableFuture<Void>> shutdownWaiters = new ArrayList<>();
 
 	ManagedConnection(String name, ConnectionSettings settings, ConnectionHandler handler, TaskScheduler scheduler,
-			HeartbeatSweep heartbeats, WebSocketConnector connector, Executor ioPool,
-			Consumer<ConnectionEvent> events) {
+			HeartbeatSweep heartbeats, Connector connector, Executor ioPool, Consumer<ConnectionEvent> events) {
 		this.name = name;
 		this.settings = settings;
-		this.handler = handler;
 		this.scheduler = scheduler;
 		this.heartbeats = heartbeats;
 		this.clock = scheduler.getClock();
 		this.connector = connector;
 		this.ioPool = ioPool;
-		this.events = events;
-		this.callbacks = new SerialExecutor(ioPool);
-		this.outbound = new OutboundQueue(settings.send(), scheduler, this.callbacks, new OutboundQueue.Observer() {
-			@Override
-			public void undelivered(SendFailure reason) {
-				ManagedConnection.this.statistics.countUndelivered(reason);
-			}
+		this.callbacks = new CallbackDispatcher(this, handler, events, new SerialExecutor(ioPool));
+		this.outbound = new OutboundQueue(settings.send(), scheduler, this.callbacks.executor(),
+				new OutboundQueue.Observer() {
+					@Override
+					public void undelivered(SendFailure reason) {
+						ManagedConnection.this.statistics.countUndelivered(reason);
+					}
 
-			@Override
-			public void overflowClose() {
-				sendBufferOverflowed();
-			}
+					@Override
+					public void overflowClose() {
+						sendBufferOverflowed();
+					}
 
-			@Override
-			public void written(OutboundMessage message) {
-				if (!isHeartbeatPing(message)) {
-					ManagedConnection.this.statistics.countSent(message.size());
-				}
-			}
-		});
-		this.backOff = settings.reconnect().startBackOff();
+					@Override
+					public void written(OutboundMessage message) {
+						if (!isHeartbeatPing(message)) {
+							ManagedConnection.this.statistics.countSent(message.size());
+						}
+					}
+				});
+		// Nothing is accepted before start(): the queue refuses until the state machine opens it.
+		this.outbound.refuseNew(SendFailure.CLOSED);
+		this.planner = new ReconnectPlanner(settings.reconnect());
 	}
 
 	// ---- the browser API, plus resilience ----
@@ -207,30 +203,22 @@ public final class ManagedConnection {
 
 	/** The number of the current or scheduled connect attempt since the last stable open. */
 	public int attempt() {
-		synchronized (this.lock) {
-			return this.attempt;
-		}
+		return snapshot().attempt();
 	}
 
 	/** When the next reconnect attempt starts, while waiting for it. */
 	public Optional<Instant> nextAttemptAt() {
-		synchronized (this.lock) {
-			return Optional.ofNullable(this.nextAttemptAt);
-		}
+		return Optional.ofNullable(snapshot().nextAttemptAt());
 	}
 
 	/** How the connection last closed or failed to open. */
 	public Optional<CloseEvent> lastClose() {
-		synchronized (this.lock) {
-			return Optional.ofNullable(this.lastClose);
-		}
+		return Optional.ofNullable(snapshot().lastClose());
 	}
 
 	/** Since when the connection is open. */
 	public Optional<Instant> openSince() {
-		synchronized (this.lock) {
-			return Optional.ofNullable(this.openedAt);
-		}
+		return Optional.ofNullable(snapshot().openSince());
 	}
 
 	/**
@@ -238,8 +226,20 @@ public final class ManagedConnection {
 	 * if it has not opened since. Empty while open, closing or closed.
 	 */
 	public Optional<Instant> downSince() {
+		return Optional.ofNullable(snapshot().downSince());
+	}
+
+	/** The round trip of the latest answered heartbeat ping. */
+	public Optional<Duration> lastHeartbeatRoundTrip() {
+		return Optional.ofNullable(snapshot().lastHeartbeatRoundTrip());
+	}
+
+	/** Everything an observer shows of this connection, read together under one lock. */
+	public ConnectionSnapshot snapshot() {
 		synchronized (this.lock) {
-			return Optional.ofNullable(this.downSince);
+			return new ConnectionSnapshot(this.state, this.planner.attempt(), this.nextAttemptAt, this.lastClose,
+					this.openedAt, this.downSince, this.protocol,
+					(this.heartbeat != null) ? this.heartbeat.lastRoundTrip() : null);
 		}
 	}
 
@@ -248,55 +248,37 @@ public final class ManagedConnection {
 		return this.statistics;
 	}
 
-	/** The round trip of the latest answered heartbeat ping. */
-	public Optional<Duration> lastHeartbeatRoundTrip() {
-		synchronized (this.lock) {
-			return Optional.ofNullable((this.heartbeat != null) ? this.heartbeat.lastRoundTrip() : null);
-		}
-	}
-
 	/**
 	 * Sends a text message. Never blocks, except under the BLOCK overflow policy, for at most
 	 * {@code send.block-timeout}. The result says whether the message was accepted; its delivery future
 	 * says whether it was written.
 	 */
 	public SendResult send(String text) {
-		return send(OutboundMessage.text(text));
+		return this.outbound.offer(OutboundMessage.text(text));
 	}
 
 	/** Sends a binary message (the buffer's remaining bytes, copied). See {@link #send(String)}. */
 	public SendResult send(ByteBuffer data) {
-		return send(OutboundMessage.binary(data));
-	}
-
-	private SendResult send(OutboundMessage message) {
-		ConnectionState current = state();
-		boolean held = current == ConnectionState.OPEN || (this.settings.queueWhileDisconnected()
-				&& (current == ConnectionState.CONNECTING || current == ConnectionState.WAITING_TO_RECONNECT));
-		if (!held) {
-			SendFailure reason = (current == ConnectionState.CLOSED || current == ConnectionState.CLOSING)
-					? SendFailure.CLOSED : SendFailure.NOT_OPEN;
-			this.statistics.countUndelivered(reason);
-			return SendResult.rejected(reason);
-		}
-		return this.outbound.offer(message);
+		return this.outbound.offer(OutboundMessage.binary(data));
 	}
 
 	/** Opens the connection; no-op unless closed. A closed connection may be started again. */
 	public void start() {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (this.state != ConnectionState.CLOSED) {
 				return;
 			}
 			this.closeRequested = false;
-			this.attempt = 0;
-			this.backOff = this.settings.reconnect().startBackOff();
-			this.outbound.reopen();
+			this.stopping = false;
+			this.planner.restart();
 			this.downSince = this.clock.instant();
 			this.lostOpen = false;
 			this.reconnectAttempt = false;
-			connect();
+			admitWhileDisconnected();
+			connect(after);
 		}
+		after.run(this.lock);
 	}
 
 	/** Closes normally (1000) and does not reconnect. */
@@ -318,53 +300,65 @@ public final class ManagedConnection {
 		if (reason.getBytes(StandardCharsets.UTF_8).length > 123) {
 			throw new IllegalArgumentException("Close reason is longer than 123 bytes of UTF-8");
 		}
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			this.closeRequested = true;
 			switch (this.state) {
 				case CLOSED, CLOSING -> {
 				}
 				case CONNECTING, WAITING_TO_RECONNECT -> {
+					// The attempt under way, if any, is stale from now on: its outcome aborts its socket.
 					this.generation++;
 					cancelTimer();
-					closed(new CloseEvent(code, reason, false, CloseInitiator.LOCAL, false, 0, null));
+					closed(new CloseEvent(code, reason, false, CloseInitiator.LOCAL, false, 0, null), after);
 				}
-				case OPEN -> startClosingHandshake(code, reason);
+				case OPEN -> startClosingHandshake(code, reason, after);
 			}
 		}
+		after.run(this.lock);
 	}
 
 	/**
 	 * Reconnects now: drops the current connection (if any) without waiting for a close handshake, or
-	 * cuts short the wait for the next attempt.
+	 * cuts short the wait for the next attempt. From CLOSED it starts afresh, with a new backoff.
+	 * @return false, and nothing changes, while the connection is closing or the application stops
 	 */
-	public void reconnect() {
+	public boolean reconnect() {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
-			if (this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING) {
+			if (this.stopping || this.state == ConnectionState.CLOSING) {
+				return false;
+			}
+			if (this.state == ConnectionState.OPEN) {
 				this.downSince = this.clock.instant();
 				this.lostOpen = true;
 			}
 			else if (this.downSince == null) {
 				this.downSince = this.clock.instant();
 			}
+			if (this.state == ConnectionState.CLOSED) {
+				this.planner.restart();
+			}
 			this.reconnectAttempt = true;
 			this.openedAt = null;
-			if (this.webSocket != null) {
-				this.webSocket.abort();
-				this.webSocket = null;
-			}
+			abortTransport(after);
 			stopHeartbeat();
 			cancelTimer();
 			this.closeRequested = false;
-			this.outbound.reopen();
-			this.outbound.detach(this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST);
-			connect();
+			admitWhileDisconnected();
+			after.add(this.outbound.detachLater(
+					this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
+			connect(after);
 		}
+		after.run(this.lock);
+		return true;
 	}
 
-	/** Closes with 1001 for an application that stops; no reconnect follows. */
+	/** Closes with 1001 for an application that stops; no reconnect follows, and none can be asked for. */
 	CompletableFuture<Void> shutdown() {
 		CompletableFuture<Void> closedFuture = new CompletableFuture<>();
 		synchronized (this.lock) {
+			this.stopping = true;
 			if (this.state == ConnectionState.CLOSED) {
 				return CompletableFuture.completedFuture(null);
 			}
@@ -374,71 +368,89 @@ public final class ManagedConnection {
 		return closedFuture;
 	}
 
+	/** For tests: whether the calling thread holds this connection's lock. */
+	boolean lockHeldByCurrentThread() {
+		return Thread.holdsLock(this.lock);
+	}
+
 	// ---- the state machine (all called under lock) ----
 
-	private void connect() {
+	private void connect(AfterUnlock after) {
 		int attemptGeneration = ++this.generation;
-		this.attempt++;
+		this.planner.beginAttempt();
 		this.nextAttemptAt = null;
 		this.timer = null;
 		this.protocol = "";
 		moveTo(ConnectionState.CONNECTING);
-		Transport transport = new Transport(attemptGeneration);
-		CompletableFuture<WebSocket> opened;
-		try {
-			opened = this.connector.connect(this.settings, transport);
-		}
-		catch (RuntimeException ex) {
-			opened = CompletableFuture.failedFuture(ex);
-		}
-		// Async: the outcome is handled on the pool, never inside this locked block.
-		opened.whenCompleteAsync((ws, failure) -> connectCompleted(transport, ws, failure), this.ioPool);
+		TransportListener listener = new TransportListener(attemptGeneration, this.settings, this, this.callbacks,
+				this.statistics, new TransportEvents());
+		after.add(() -> {
+			CompletableFuture<WebSocket> opened;
+			try {
+				opened = this.connector.connect(this.settings, listener);
+			}
+			catch (RuntimeException ex) {
+				opened = CompletableFuture.failedFuture(ex);
+			}
+			opened.whenCompleteAsync((ws, failure) -> connectCompleted(listener, ws, failure), this.ioPool);
+		});
 	}
 
-	private void connectCompleted(Transport transport, @Nullable WebSocket ws, @Nullable Throwable failure) {
+	private void connectCompleted(TransportListener listener, @Nullable WebSocket ws, @Nullable Throwable failure) {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
-			if (transport.generation != this.generation || this.state != ConnectionState.CONNECTING) {
+			if (listener.generation() != this.generation || this.state != ConnectionState.CONNECTING) {
 				if (ws != null) {
-					ws.abort();
+					after.add(ws::abort);
 				}
-				return;
 			}
-			if (failure != null || ws == null) {
+			else if (failure != null || ws == null) {
 				Throwable cause = (failure != null) ? failure : new IllegalStateException("no WebSocket");
 				if (this.reconnectAttempt) {
-					publish(new ConnectionEvent.ReconnectAttempted(this.name, this.clock.instant(), this.attempt, false,
-							null));
+					publish(new ConnectionEvent.ReconnectAttempted(this.name, this.clock.instant(),
+							this.planner.attempt(), false, null));
 				}
-				dispatch((h) -> h.onError(this, cause));
+				this.callbacks.handler((h) -> h.onError(this, cause));
 				lost(CloseEvent.ABNORMAL_CLOSURE, HandshakeFailures.describe(cause), CloseInitiator.ABNORMAL, false,
-						HandshakeFailures.retryAfter(cause, this.clock.instant()).orElse(null));
-				return;
+						HandshakeFailures.retryAfter(cause, this.clock.instant()).orElse(null), after);
 			}
-			this.webSocket = ws;
-			this.openedAt = this.clock.instant();
-			this.protocol = (ws.getSubprotocol() != null) ? ws.getSubprotocol() : "";
-			moveTo(ConnectionState.OPEN);
-			if (this.reconnectAttempt) {
-				Duration downtime = (this.lostOpen && this.downSince != null)
-						? Duration.between(this.downSince, this.openedAt) : null;
-				publish(new ConnectionEvent.ReconnectAttempted(this.name, this.openedAt, this.attempt, true, downtime));
+			else {
+				opened(listener, ws, after);
 			}
-			this.downSince = null;
-			this.lostOpen = false;
-			log("open to " + this.settings.redactedUrl() + " (attempt " + this.attempt + ")");
-			Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.heartbeats, new HeartbeatPeer(transport));
-			this.heartbeat = beat;
-			transport.heartbeat = beat;
-			beat.start();
-			dispatch((h) -> h.onOpen(this));
-			this.outbound.attach((message) -> message.isText() ? ws.sendText(message.text(), true)
-					: ws.sendBinary(message.binary(), true));
 		}
+		after.run(this.lock);
+	}
+
+	private void opened(TransportListener listener, WebSocket ws, AfterUnlock after) {
+		this.webSocket = ws;
+		this.openedAt = this.clock.instant();
+		this.protocol = (ws.getSubprotocol() != null) ? ws.getSubprotocol() : "";
+		moveTo(ConnectionState.OPEN);
+		if (this.reconnectAttempt) {
+			Duration downtime = (this.lostOpen && this.downSince != null)
+					? Duration.between(this.downSince, this.openedAt) : null;
+			publish(new ConnectionEvent.ReconnectAttempted(this.name, this.openedAt, this.planner.attempt(), true,
+					downtime));
+		}
+		this.downSince = null;
+		this.lostOpen = false;
+		this.callbacks.log("open to " + this.settings.redactedUrl() + " (attempt " + this.planner.attempt() + ")");
+		Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.heartbeats, new HeartbeatPeer(listener));
+		this.heartbeat = beat;
+		listener.heartbeat(beat);
+		beat.start();
+		this.callbacks.handler((h) -> h.onOpen(this));
+		this.outbound.reopen();
+		// After the lock: the held backlog is written, and only then is the first frame asked for, so
+		// that onOpen (queued above) comes before every message of this attempt.
+		after.add(() -> this.outbound.attach((message) -> message.isText() ? ws.sendText(message.text(), true)
+				: ws.sendBinary(message.binary(), true)));
+		after.add(() -> ws.request(1));
 	}
 
 	/** The connection is gone without a local close: decide between reconnecting and staying closed. */
 	private void lost(int code, String reason, CloseInitiator initiator, boolean wasClean,
-			@Nullable Duration retryAfter) {
+			@Nullable Duration retryAfter, AfterUnlock after) {
 		boolean wasOpen = this.state == ConnectionState.OPEN;
 		stopHeartbeat();
 		this.webSocket = null;
@@ -450,41 +462,29 @@ public final class ManagedConnection {
 		else if (this.downSince == null) {
 			this.downSince = now;
 		}
-		if (this.openedAt != null
-				&& Duration.between(this.openedAt, now).compareTo(this.settings.reconnect().stableAfter()) >= 0) {
-			this.backOff = this.settings.reconnect().startBackOff();
-			this.attempt = 0;
-		}
+		Duration uptime = (this.openedAt != null) ? Duration.between(this.openedAt, now) : null;
 		this.openedAt = null;
-		ReconnectSettings reconnect = this.settings.reconnect();
-		long delayMillis = (reconnect.enabled() && !this.closeRequested
-				&& reconnect.policy().shouldReconnect(initiator, code)) ? this.backOff.nextBackOff()
-						: BackOffExecution.STOP;
-		if (delayMillis == BackOffExecution.STOP) {
-			closed(new CloseEvent(code, reason, wasClean, initiator, false, 0, null));
+		Duration delay = this.planner.afterLoss(code, initiator, this.closeRequested, uptime, retryAfter);
+		if (delay == null) {
+			closed(new CloseEvent(code, reason, wasClean, initiator, false, 0, null), after);
 			return;
-		}
-		Duration delay = Duration.ofMillis(delayMillis);
-		if (code == TRY_AGAIN_LATER && delay.compareTo(reconnect.tryAgainLaterDelay()) < 0) {
-			delay = reconnect.tryAgainLaterDelay();
-		}
-		if (retryAfter != null && delay.compareTo(retryAfter) < 0) {
-			delay = retryAfter;
 		}
 		Instant at = now.plus(delay);
 		this.nextAttemptAt = at;
-		CloseEvent event = new CloseEvent(code, reason, wasClean, initiator, true, this.attempt + 1, at);
+		CloseEvent event = new CloseEvent(code, reason, wasClean, initiator, true, this.planner.attempt() + 1, at);
 		this.lastClose = event;
-		this.outbound.detach(this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST);
+		admitWhileDisconnected();
+		after.add(this.outbound.detachLater(this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
 		moveTo(ConnectionState.WAITING_TO_RECONNECT);
 		int waitingGeneration = this.generation;
 		this.timer = this.scheduler.schedule(() -> reconnectTimerFired(waitingGeneration), at);
-		log("lost (" + code + " " + reason + "); attempt " + event.nextAttempt() + " in " + delay.toMillis() + " ms");
+		this.callbacks.log("lost (" + code + " " + reason + "); attempt " + event.nextAttempt() + " in "
+				+ delay.toMillis() + " ms");
 		dispatchClose(event, wasOpen);
 	}
 
 	/** Ends for good: no reconnect follows. */
-	private void closed(CloseEvent event) {
+	private void closed(CloseEvent event, AfterUnlock after) {
 		boolean wasOpen = this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING;
 		stopHeartbeat();
 		cancelTimer();
@@ -494,72 +494,86 @@ public final class ManagedConnection {
 		this.downSince = null;
 		this.lostOpen = false;
 		this.lastClose = event;
-		this.outbound.close(SendFailure.CLOSED);
+		after.add(this.outbound.closeLater(SendFailure.CLOSED));
 		moveTo(ConnectionState.CLOSED);
-		log("closed (" + event.code() + " " + event.reason() + ", " + event.initiator() + "); no reconnect");
+		this.callbacks.log("closed (" + event.code() + " " + event.reason() + ", " + event.initiator()
+				+ "); no reconnect");
 		dispatchClose(event, wasOpen);
 		List<CompletableFuture<Void>> waiters = new ArrayList<>(this.shutdownWaiters);
 		this.shutdownWaiters.clear();
-		waiters.forEach((waiter) -> this.callbacks.execute(() -> waiter.complete(null)));
+		waiters.forEach((waiter) -> this.callbacks.run(() -> waiter.complete(null)));
 	}
 
 	private void reconnectTimerFired(int waitingGeneration) {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (waitingGeneration == this.generation && this.state == ConnectionState.WAITING_TO_RECONNECT) {
 				this.reconnectAttempt = true;
-				connect();
+				connect(after);
 			}
 		}
+		after.run(this.lock);
 	}
 
-	private void startClosingHandshake(int code, String reason) {
+	private void startClosingHandshake(int code, String reason, AfterUnlock after) {
 		WebSocket ws = this.webSocket;
 		this.closeCode = code;
 		stopHeartbeat();
+		// Messages accepted before close() still go out, then the close frame; nothing new is taken.
+		this.outbound.refuseNew(SendFailure.CLOSED);
 		moveTo(ConnectionState.CLOSING);
 		int closingGeneration = this.generation;
 		this.timer = this.scheduler.schedule(() -> closeTimedOut(closingGeneration),
 				this.clock.instant().plus(this.settings.closeTimeout()));
-		// Messages accepted before close() go out first, then the close frame.
-		this.outbound.whenDrained().thenRun(() -> {
-			synchronized (this.lock) {
-				if (closingGeneration == this.generation && this.state == ConnectionState.CLOSING && ws != null) {
-					ws.sendClose(code, reason).whenComplete((ignored, failure) -> {
-						if (failure != null) {
-							transportFailed(closingGeneration, failure);
-						}
-					});
-				}
+		if (ws != null) {
+			after.add(() -> this.outbound.whenDrained().thenRun(() -> sendCloseFrame(closingGeneration, ws, code,
+					reason)));
+		}
+	}
+
+	private void sendCloseFrame(int closingGeneration, WebSocket ws, int code, String reason) {
+		synchronized (this.lock) {
+			if (closingGeneration != this.generation || this.state != ConnectionState.CLOSING) {
+				return;
+			}
+		}
+		ws.sendClose(code, reason).whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				transportFailed(closingGeneration, failure);
 			}
 		});
 	}
 
 	private void closeTimedOut(int closingGeneration) {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (closingGeneration == this.generation && this.state == ConnectionState.CLOSING) {
-				if (this.webSocket != null) {
-					this.webSocket.abort();
-				}
+				abortTransport(after);
 				closed(new CloseEvent(this.closeCode, "close handshake timed out after "
-						+ this.settings.closeTimeout().toMillis() + " ms", false, CloseInitiator.LOCAL, false, 0, null));
+						+ this.settings.closeTimeout().toMillis() + " ms", false, CloseInitiator.LOCAL, false, 0, null),
+						after);
 			}
 		}
+		after.run(this.lock);
 	}
 
 	private void sendBufferOverflowed() {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (this.state == ConnectionState.OPEN && this.webSocket != null) {
 				// Not a close the application asked for: the peer is too slow, so treat it as a loss.
-				this.webSocket.abort();
+				abortTransport(after);
 				lost(CloseEvent.ABNORMAL_CLOSURE, "send buffer overflow (" + this.settings.send().bufferLimit()
-						+ " bytes) with overflow policy CLOSE", CloseInitiator.ABNORMAL, false, null);
+						+ " bytes) with overflow policy CLOSE", CloseInitiator.ABNORMAL, false, null, after);
 			}
 		}
+		after.run(this.lock);
 	}
 
 	// ---- transport events ----
 
 	private void remoteClosed(int attemptGeneration, int code, String reason) {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (attemptGeneration != this.generation) {
 				return;
@@ -568,107 +582,111 @@ public final class ManagedConnection {
 			// TCP close, a FIN) as onClose(1006, ""). That is a loss, not a clean close by the peer.
 			boolean abnormal = code == CloseEvent.ABNORMAL_CLOSURE;
 			String description = (abnormal && reason.isEmpty()) ? "connection closed without a close frame" : reason;
-			if (this.state == ConnectionState.CLOSING) {
-				closed(new CloseEvent(code, description, !abnormal, CloseInitiator.LOCAL, false, 0, null));
-			}
-			else if (this.state == ConnectionState.OPEN) {
-				lost(code, description, abnormal ? CloseInitiator.ABNORMAL : CloseInitiator.REMOTE, !abnormal, null);
+			switch (this.state) {
+				case CLOSING -> closed(new CloseEvent(code, description, !abnormal, CloseInitiator.LOCAL, false, 0,
+						null), after);
+				// During CONNECTING: the peer closed before the attempt's outcome was handled. Its code
+				// counts; the attempt's late success is stale (and aborts its socket).
+				case OPEN, CONNECTING -> {
+					this.generation++;
+					lost(code, description, abnormal ? CloseInitiator.ABNORMAL : CloseInitiator.REMOTE, !abnormal,
+							null, after);
+				}
+				default -> {
+				}
 			}
 		}
+		after.run(this.lock);
 	}
 
 	private void transportFailed(int attemptGeneration, Throwable failure) {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (attemptGeneration != this.generation) {
 				return;
 			}
 			String reason = "connection lost: " + failure;
-			if (this.state == ConnectionState.OPEN) {
-				dispatch((h) -> h.onError(this, failure));
+			if (this.state == ConnectionState.OPEN || this.state == ConnectionState.CONNECTING) {
+				this.generation++;
+				this.callbacks.handler((h) -> h.onError(this, failure));
 				if (failure instanceof ProtocolException) {
 					// The peer broke the protocol (a bad frame, or a close code no server may send, such as
 					// 1010) and the JDK has already closed with 1002. Like a 1002 from the peer, that would
 					// only happen again: report 1002 so the policy decides, instead of a reconnecting 1006.
 					Throwable cause = (failure.getCause() != null) ? failure.getCause() : failure;
-					lost(PROTOCOL_ERROR, "protocol error: " + cause.getMessage(), CloseInitiator.ABNORMAL, false, null);
+					lost(PROTOCOL_ERROR, "protocol error: " + cause.getMessage(), CloseInitiator.ABNORMAL, false, null,
+							after);
 				}
 				else {
-					lost(CloseEvent.ABNORMAL_CLOSURE, reason, CloseInitiator.ABNORMAL, false, null);
+					lost(CloseEvent.ABNORMAL_CLOSURE, reason, CloseInitiator.ABNORMAL, false, null, after);
 				}
 			}
 			else if (this.state == ConnectionState.CLOSING) {
-				closed(new CloseEvent(CloseEvent.ABNORMAL_CLOSURE, reason, false, CloseInitiator.LOCAL, false, 0, null));
+				closed(new CloseEvent(CloseEvent.ABNORMAL_CLOSURE, reason, false, CloseInitiator.LOCAL, false, 0, null),
+						after);
 			}
 		}
+		after.run(this.lock);
 	}
 
 	private void heartbeatFailed(int attemptGeneration, String description) {
+		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
 			if (attemptGeneration != this.generation || this.state != ConnectionState.OPEN) {
 				return;
 			}
-			logger.warn("Connection '" + this.name + "' is dead: " + description);
-			if (this.webSocket != null) {
-				// Abort, do not close: a close handshake over a dead link would only wait for nothing.
-				this.webSocket.abort();
-			}
-			lost(CloseEvent.ABNORMAL_CLOSURE, "heartbeat: " + description, CloseInitiator.ABNORMAL, false, null);
+			this.callbacks.run(() -> logger.warn("Connection '" + this.name + "' is dead: " + description));
+			// Abort, do not close: a close handshake over a dead link would only wait for nothing.
+			abortTransport(after);
+			lost(CloseEvent.ABNORMAL_CLOSURE, "heartbeat: " + description, CloseInitiator.ABNORMAL, false, null,
+					after);
 		}
+		after.run(this.lock);
 	}
 
 	// ---- helpers (under lock) ----
+
+	/** While not open, the queue holds messages for the next connection, or refuses them. */
+	private void admitWhileDisconnected() {
+		if (this.settings.queueWhileDisconnected()) {
+			this.outbound.reopen();
+		}
+		else {
+			this.outbound.refuseNew(SendFailure.NOT_OPEN);
+		}
+	}
+
+	private void abortTransport(AfterUnlock after) {
+		WebSocket ws = this.webSocket;
+		if (ws != null) {
+			after.add(ws::abort);
+			this.webSocket = null;
+		}
+	}
 
 	private void moveTo(ConnectionState next) {
 		ConnectionState previous = this.state;
 		this.state = next;
 		if (previous != next) {
-			ConnectionEvent event = new ConnectionEvent.StateChanged(this.name, this.clock.instant(), previous, next,
-					this.attempt);
-			this.callbacks.execute(() -> this.events.accept(event));
-		}
-	}
-
-	/** Logs in callback order, outside the lock. */
-	private void log(String message) {
-		if (logger.isInfoEnabled()) {
-			this.callbacks.execute(() -> logger.info("Connection '" + this.name + "' " + message));
+			publish(new ConnectionEvent.StateChanged(this.name, this.clock.instant(), previous, next,
+					this.planner.attempt()));
 		}
 	}
 
 	private void dispatchClose(CloseEvent close, boolean wasOpen) {
-		ConnectionEvent event = new ConnectionEvent.Closed(this.name, this.clock.instant(), close, wasOpen);
-		this.callbacks.execute(() -> this.events.accept(event));
-		dispatch((h) -> h.onClose(this, close));
+		publish(new ConnectionEvent.Closed(this.name, this.clock.instant(), close, wasOpen));
+		this.callbacks.handler((h) -> h.onClose(this, close));
 	}
 
-	/** Publishes in callback order, outside the lock (may be called under it). */
+	/** Publishes in callback order, after the lock (only enqueued here). */
 	private void publish(ConnectionEvent event) {
-		this.callbacks.execute(() -> this.events.accept(event));
+		this.callbacks.event(event);
 	}
 
 	/** A TEXT-mode heartbeat ping: not an application message, so not counted. */
 	private boolean isHeartbeatPing(OutboundMessage message) {
 		HeartbeatSettings heartbeat = this.settings.heartbeat();
 		return heartbeat.mode() == HeartbeatMode.TEXT && message.isText() && message.text().equals(heartbeat.pingText());
-	}
-
-	private void dispatch(Consumer<ConnectionHandler> callback) {
-		this.callbacks.execute(() -> invokeHandler(callback));
-	}
-
-	private void invokeHandler(Consumer<ConnectionHandler> callback) {
-		try {
-			callback.accept(this.handler);
-		}
-		catch (RuntimeException ex) {
-			logger.error("Handler of connection '" + this.name + "' failed", ex);
-			try {
-				this.handler.onError(this, ex);
-			}
-			catch (RuntimeException ignored) {
-				// Already logged once; a failing onError must not stop the callbacks that follow.
-			}
-		}
 	}
 
 	private void stopHeartbeat() {
@@ -689,20 +707,35 @@ public final class ManagedConnection {
 		return "ManagedConnection[" + this.name + ", " + state() + "]";
 	}
 
-	/** What the heartbeat of one attempt does with its transport. */
+	/** The listener's reports, into the state machine. */
+	private final class TransportEvents implements TransportListener.Owner {
+
+		@Override
+		public void remoteClosed(int generation, int code, String reason) {
+			ManagedConnection.this.remoteClosed(generation, code, reason);
+		}
+
+		@Override
+		public void transportFailed(int generation, Throwable failure) {
+			ManagedConnection.this.transportFailed(generation, failure);
+		}
+
+	}
+
+	/** What the heartbeat of one attempt does with its transport. Called on the scheduler thread. */
 	private final class HeartbeatPeer implements Heartbeat.Peer {
 
-		private final Transport transport;
+		private final TransportListener listener;
 
-		HeartbeatPeer(Transport transport) {
-			this.transport = transport;
+		HeartbeatPeer(TransportListener listener) {
+			this.listener = listener;
 		}
 
 		@Override
 		public void sendPing() {
 			WebSocket ws;
 			synchronized (ManagedConnection.this.lock) {
-				if (this.transport.generation != ManagedConnection.this.generation) {
+				if (!isCurrent()) {
 					return;
 				}
 				ws = ManagedConnection.this.webSocket;
@@ -725,7 +758,7 @@ public final class ManagedConnection {
 
 		@Override
 		public void declareDead(String description) {
-			heartbeatFailed(this.transport.generation, description);
+			heartbeatFailed(this.listener.generation(), description);
 		}
 
 		@Override
@@ -751,126 +784,8 @@ public final class ManagedConnection {
 
 		// Under lock: a late answer to the heartbeat of an earlier attempt says nothing about this one.
 		private boolean isCurrent() {
-			return this.transport.generation == ManagedConnection.this.generation
+			return this.listener.generation() == ManagedConnection.this.generation
 					&& ManagedConnection.this.state == ConnectionState.OPEN;
-		}
-
-	}
-
-	/**
-	 * The JDK listener of one connect attempt. Assembles fragmented messages and asks for the next
-	 * message only after the handler has taken the current one (back-pressure onto the socket).
-	 */
-	private final class Transport implements WebSocket.Listener {
-
-		private final int generation;
-
-		private volatile @Nullable Heartbeat heartbeat;
-
-		private final StringBuilder text = new StringBuilder();
-
-		private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
-
-		Transport(int generation) {
-			this.generation = generation;
-		}
-
-		@Override
-		public void onOpen(WebSocket webSocket) {
-			webSocket.request(1);
-		}
-
-		@Override
-		public @Nullable CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
-			frameReceived();
-			this.text.append(data);
-			if (!last) {
-				webSocket.request(1);
-				return null;
-			}
-			String message = this.text.toString();
-			this.text.setLength(0);
-			var heartbeatSettings = ManagedConnection.this.settings.heartbeat();
-			if (heartbeatSettings.mode() == HeartbeatMode.TEXT && message.equals(heartbeatSettings.pongText())) {
-				pongReceived();
-				webSocket.request(1);
-				return null;
-			}
-			ManagedConnection.this.statistics.countReceived(OutboundMessage.utf8Length(message));
-			deliver(webSocket, (h) -> h.onText(ManagedConnection.this, message));
-			return null;
-		}
-
-		@Override
-		public @Nullable CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
-			frameReceived();
-			byte[] chunk = new byte[data.remaining()];
-			data.get(chunk);
-			this.binary.writeBytes(chunk);
-			if (!last) {
-				webSocket.request(1);
-				return null;
-			}
-			ByteBuffer message = ByteBuffer.wrap(this.binary.toByteArray()).asReadOnlyBuffer();
-			this.binary.reset();
-			ManagedConnection.this.statistics.countReceived(message.remaining());
-			deliver(webSocket, (h) -> h.onBinary(ManagedConnection.this, message));
-			return null;
-		}
-
-		@Override
-		public @Nullable CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
-			frameReceived();
-			webSocket.request(1);
-			return null;
-		}
-
-		@Override
-		public @Nullable CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
-			if (ManagedConnection.this.settings.heartbeat().mode() == HeartbeatMode.FRAME) {
-				pongReceived();
-			}
-			else {
-				frameReceived();
-			}
-			webSocket.request(1);
-			return null;
-		}
-
-		@Override
-		public @Nullable CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
-			remoteClosed(this.generation, statusCode, reason);
-			return null;
-		}
-
-		@Override
-		public void onError(WebSocket webSocket, Throwable error) {
-			transportFailed(this.generation, error);
-		}
-
-		private void deliver(WebSocket webSocket, Consumer<ConnectionHandler> callback) {
-			ManagedConnection.this.callbacks.execute(() -> {
-				try {
-					invokeHandler(callback);
-				}
-				finally {
-					webSocket.request(1);
-				}
-			});
-		}
-
-		private void frameReceived() {
-			Heartbeat beat = this.heartbeat;
-			if (beat != null) {
-				beat.frameReceived();
-			}
-		}
-
-		private void pongReceived() {
-			Heartbeat beat = this.heartbeat;
-			if (beat != null) {
-				beat.pongReceived();
-			}
 		}
 
 	}

@@ -21,7 +21,7 @@ import org.jspecify.annotations.Nullable;
  * One {@link HttpClient} per SSL bundle is shared by all connections using that bundle; each has one
  * selector thread, and all callbacks run on the shared executor.
  */
-final class WebSocketConnector {
+final class WebSocketConnector implements Connector {
 
 	private static final String DEFAULT_TLS = "";
 
@@ -36,7 +36,8 @@ final class WebSocketConnector {
 		this.sslContexts = sslContexts;
 	}
 
-	CompletableFuture<WebSocket> connect(ConnectionSettings settings, WebSocket.Listener listener) {
+	@Override
+	public CompletableFuture<WebSocket> connect(ConnectionSettings settings, WebSocket.Listener listener) {
 		WebSocket.Builder builder = client(settings.sslBundle()).newWebSocketBuilder()
 			.connectTimeout(settings.connectTimeout());
 		settings.headers().forEach(builder::header);

@@ -244,6 +244,15 @@ public final class OutboundQueue {
 	 * fail with it.
 	 */
 	public void detach(@Nullable SendFailure failQueuedWith) {
+		detachLater(failQueuedWith).run();
+	}
+
+	/**
+	 * {@link #detach} for an owner that holds its own lock: the writer is gone when this returns, and
+	 * the returned action fails the queued messages (completing their futures); run it after that lock
+	 * is released.
+	 */
+	public Runnable detachLater(@Nullable SendFailure failQueuedWith) {
 		List<OutboundMessage> failed = new ArrayList<>();
 		this.lock.lock();
 		try {
@@ -262,18 +271,26 @@ public final class OutboundQueue {
 		finally {
 			this.lock.unlock();
 		}
-		failed.forEach((message) -> fail(message, failQueuedWith, null));
-		completeDrainedWaiters();
+		return () -> {
+			failed.forEach((message) -> fail(message, failQueuedWith, null));
+			completeDrainedWaiters();
+		};
 	}
 
 	/** Closes for good: queued messages fail with {@code reason}, later sends are rejected with it. */
 	public void close(SendFailure reason) {
+		closeLater(reason).run();
+	}
+
+	/**
+	 * {@link #close} for an owner that holds its own lock: nothing is accepted or written once this
+	 * returns, and the returned action fails the queued messages; run it after that lock is released.
+	 */
+	public Runnable closeLater(SendFailure reason) {
 		List<OutboundMessage> failed;
 		this.lock.lock();
 		try {
-			if (this.closedWith == null) {
-				this.closedWith = reason;
-			}
+			this.closedWith = reason;
 			this.writer = null;
 			failed = takeAllQueued();
 			this.roomMade.signalAll();
@@ -281,8 +298,26 @@ public final class OutboundQueue {
 		finally {
 			this.lock.unlock();
 		}
-		failed.forEach((message) -> fail(message, reason, null));
-		completeDrainedWaiters();
+		return () -> {
+			failed.forEach((message) -> fail(message, reason, null));
+			completeDrainedWaiters();
+		};
+	}
+
+	/**
+	 * Refuses every message offered from now on with {@code reason}, until {@link #reopen}; what is
+	 * already queued stays and is still written. The admission switch of a state machine: cheap, and
+	 * safe under the owner's lock, so that no message slips in between a state change and the queue's.
+	 */
+	public void refuseNew(SendFailure reason) {
+		this.lock.lock();
+		try {
+			this.closedWith = reason;
+			this.roomMade.signalAll();
+		}
+		finally {
+			this.lock.unlock();
+		}
 	}
 
 	/** Accepts messages again after {@link #close}: the connection was started again. */

@@ -105,7 +105,12 @@ public class WebSocketsEndpoint {
 			throw new InvalidEndpointRequestException(message, message);
 		}
 		switch (action.toLowerCase(Locale.ROOT)) {
-			case "reconnect" -> connection.reconnect();
+			case "reconnect" -> {
+				if (!connection.reconnect()) {
+					String message = "Connection '" + name + "' is closing or the application is stopping: not reconnected";
+					throw new InvalidEndpointRequestException(message, message);
+				}
+			}
 			case "close" -> {
 				try {
 					connection.close((code != null) ? code : 1000, (reason != null) ? reason : "");

@@ -1,0 +1,155 @@
+package io.resilientws.client;
+
+import java.io.ByteArrayOutputStream;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.util.concurrent.CompletionStage;
+
+import io.resilientws.heartbeat.Heartbeat;
+import io.resilientws.heartbeat.HeartbeatMode;
+import io.resilientws.heartbeat.HeartbeatSettings;
+import io.resilientws.send.OutboundMessage;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The JDK listener of one connect attempt. Assembles fragmented messages, answers the heartbeat, and
+ * asks for the next frame only after the handler has taken the current message (back-pressure onto
+ * the socket). It asks for the first frame only when the connection tells it to
+ * ({@link ManagedConnection} does so once the attempt is OPEN and its {@code onOpen} is queued), so no
+ * message can overtake {@code onOpen}.
+ */
+final class TransportListener implements WebSocket.Listener {
+
+	/** What the listener reports to the state machine. */
+	interface Owner {
+
+		void remoteClosed(int generation, int code, String reason);
+
+		void transportFailed(int generation, Throwable failure);
+
+	}
+
+	private final int generation;
+
+	private final ConnectionSettings settings;
+
+	private final ManagedConnection connection;
+
+	private final CallbackDispatcher callbacks;
+
+	private final ConnectionStatistics statistics;
+
+	private final Owner owner;
+
+	private volatile @Nullable Heartbeat heartbeat;
+
+	private final StringBuilder text = new StringBuilder();
+
+	private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+
+	TransportListener(int generation, ConnectionSettings settings, ManagedConnection connection,
+			CallbackDispatcher callbacks, ConnectionStatistics statistics, Owner owner) {
+		this.generation = generation;
+		this.settings = settings;
+		this.connection = connection;
+		this.callbacks = callbacks;
+		this.statistics = statistics;
+		this.owner = owner;
+	}
+
+	int generation() {
+		return this.generation;
+	}
+
+	void heartbeat(Heartbeat heartbeat) {
+		this.heartbeat = heartbeat;
+	}
+
+	@Override
+	public void onOpen(WebSocket webSocket) {
+		// No request(1) here: the connection asks for the first frame once it is OPEN.
+	}
+
+	@Override
+	public @Nullable CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+		frameReceived();
+		this.text.append(data);
+		if (!last) {
+			webSocket.request(1);
+			return null;
+		}
+		String message = this.text.toString();
+		this.text.setLength(0);
+		HeartbeatSettings heartbeatSettings = this.settings.heartbeat();
+		if (heartbeatSettings.mode() == HeartbeatMode.TEXT && message.equals(heartbeatSettings.pongText())) {
+			pongReceived();
+			webSocket.request(1);
+			return null;
+		}
+		this.statistics.countReceived(OutboundMessage.utf8Length(message));
+		this.callbacks.handlerThen((h) -> h.onText(this.connection, message), () -> webSocket.request(1));
+		return null;
+	}
+
+	@Override
+	public @Nullable CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
+		frameReceived();
+		byte[] chunk = new byte[data.remaining()];
+		data.get(chunk);
+		this.binary.writeBytes(chunk);
+		if (!last) {
+			webSocket.request(1);
+			return null;
+		}
+		ByteBuffer message = ByteBuffer.wrap(this.binary.toByteArray()).asReadOnlyBuffer();
+		this.binary.reset();
+		this.statistics.countReceived(message.remaining());
+		this.callbacks.handlerThen((h) -> h.onBinary(this.connection, message), () -> webSocket.request(1));
+		return null;
+	}
+
+	@Override
+	public @Nullable CompletionStage<?> onPing(WebSocket webSocket, ByteBuffer message) {
+		frameReceived();
+		webSocket.request(1);
+		return null;
+	}
+
+	@Override
+	public @Nullable CompletionStage<?> onPong(WebSocket webSocket, ByteBuffer message) {
+		if (this.settings.heartbeat().mode() == HeartbeatMode.FRAME) {
+			pongReceived();
+		}
+		else {
+			frameReceived();
+		}
+		webSocket.request(1);
+		return null;
+	}
+
+	@Override
+	public @Nullable CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+		this.owner.remoteClosed(this.generation, statusCode, reason);
+		return null;
+	}
+
+	@Override
+	public void onError(WebSocket webSocket, Throwable error) {
+		this.owner.transportFailed(this.generation, error);
+	}
+
+	private void frameReceived() {
+		Heartbeat beat = this.heartbeat;
+		if (beat != null) {
+			beat.frameReceived();
+		}
+	}
+
+	private void pongReceived() {
+		Heartbeat beat = this.heartbeat;
+		if (beat != null) {
+			beat.pongReceived();
+		}
+	}
+
+}

@@ -9,6 +9,7 @@ import java.util.Optional;
 
 import io.resilientws.client.CloseEvent;
 import io.resilientws.client.CloseInitiator;
+import io.resilientws.client.ConnectionSnapshot;
 import io.resilientws.client.ConnectionState;
 import io.resilientws.client.ManagedConnection;
 
@@ -54,23 +55,29 @@ public final class ConnectionHealthIndicator implements HealthIndicator {
 
 	@Override
 	public Health health() {
-		ConnectionState state = this.connection.state();
-		Optional<CloseEvent> lastClose = this.connection.lastClose();
+		// One read under one lock: state and timestamps agree (no OPEN without its openSince).
+		ConnectionSnapshot snapshot = this.connection.snapshot();
+		ConnectionState state = snapshot.state();
+		Optional<CloseEvent> lastClose = Optional.ofNullable(snapshot.lastClose());
 		Map<String, Object> details = new LinkedHashMap<>();
 		details.put("state", state.name());
 		details.put("url", this.connection.settings().redactedUrl());
 		Status status = switch (state) {
 			case OPEN -> {
-				this.connection.openSince().ifPresent((since) -> details.put("openSince", since.toString()));
+				if (snapshot.openSince() != null) {
+					details.put("openSince", snapshot.openSince().toString());
+				}
 				yield Status.UP;
 			}
 			case CONNECTING, WAITING_TO_RECONNECT -> {
 				Instant now = this.clock.instant();
-				Instant since = this.connection.downSince().orElse(now);
-				details.put("attempt", this.connection.attempt());
+				Instant since = (snapshot.downSince() != null) ? snapshot.downSince() : now;
+				details.put("attempt", snapshot.attempt());
 				details.put("downSince", since.toString());
 				details.put("downAfter", this.downAfter.toString());
-				this.connection.nextAttemptAt().ifPresent((at) -> details.put("nextAttemptAt", at.toString()));
+				if (snapshot.nextAttemptAt() != null) {
+					details.put("nextAttemptAt", snapshot.nextAttemptAt().toString());
+				}
 				yield (Duration.between(since, now).compareTo(this.downAfter) < 0) ? RECONNECTING : Status.DOWN;
 			}
 			case CLOSING -> CLOSED;

@@ -14,6 +14,7 @@ import java.util.function.Supplier;
 import io.resilientws.actuate.endpoint.TransitionHistory.Close;
 import io.resilientws.actuate.endpoint.TransitionHistory.Transition;
 import io.resilientws.client.ConnectionRegistry;
+import io.resilientws.client.ConnectionSnapshot;
 import io.resilientws.client.ConnectionState;
 import io.resilientws.client.ManagedConnection;
 import org.jspecify.annotations.Nullable;
@@ -128,13 +129,14 @@ public class WebSocketsEndpoint {
 	}
 
 	private ConnectionDescriptor describe(ManagedConnection connection, @Nullable List<Transition> transitions) {
-		Instant openSince = connection.openSince().orElse(null);
-		return new ConnectionDescriptor(connection.name(), connection.settings().redactedUrl(), connection.state(),
-				connection.protocol(), connection.attempt(), connection.nextAttemptAt().orElse(null), openSince,
+		ConnectionSnapshot snapshot = connection.snapshot();
+		Instant openSince = snapshot.openSince();
+		return new ConnectionDescriptor(connection.name(), connection.settings().redactedUrl(), snapshot.state(),
+				snapshot.protocol(), snapshot.attempt(), snapshot.nextAttemptAt(), openSince,
 				(openSince != null) ? Duration.between(openSince, this.clock.instant()).truncatedTo(ChronoUnit.MILLIS)
 						: null,
-				connection.bufferedAmount(), connection.lastHeartbeatRoundTrip().orElse(null),
-				connection.lastClose().map(Close::of).orElse(null), transitions);
+				connection.bufferedAmount(), snapshot.lastHeartbeatRoundTrip(),
+				(snapshot.lastClose() != null) ? Close.of(snapshot.lastClose()) : null, transitions);
 	}
 
 	/**

@@ -15,6 +15,9 @@ public final class SerialExecutor implements Executor {
 
 	private static final Log logger = LogFactory.getLog(SerialExecutor.class);
 
+	/** How many tasks one turn on a pool thread runs before the queue yields that thread. */
+	static final int MAX_TASKS_PER_TURN = 64;
+
 	private final Executor pool;
 
 	// Guarded by this.
@@ -39,7 +42,7 @@ public final class SerialExecutor implements Executor {
 	}
 
 	private void runAll() {
-		while (true) {
+		for (int ran = 0; ran < MAX_TASKS_PER_TURN; ran++) {
 			Runnable next;
 			synchronized (this) {
 				next = this.tasks.poll();
@@ -55,6 +58,9 @@ public final class SerialExecutor implements Executor {
 				logger.error("Callback failed", ex);
 			}
 		}
+		// Still busy: go to the back of the pool's queue, so that one chatty connection shares the
+		// pool's threads with the others instead of keeping one for as long as it has work.
+		this.pool.execute(this::runAll);
 	}
 
 }

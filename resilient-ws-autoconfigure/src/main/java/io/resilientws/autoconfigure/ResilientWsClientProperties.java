@@ -346,7 +346,7 @@ public class ResilientWsClientProperties {
 		/** Uptime after which a connection is stable: its next loss starts the attempt count and delays afresh. Default 30s. */
 		private @Nullable Duration stableAfter;
 
-		/** Least delay after the server closes with 1013 (Try Again Later). Default 10s. */
+		/** Least delay after the server closes with 1013 (Try Again Later), spread upward by jitter like a Retry-After. Default 10s. */
 		private @Nullable Duration tryAgainLaterDelay;
 
 		/** Close codes that reconnect in addition to 1001, 1006, 1011, 1012, 1013 and 1014 (for example 4000-4999 codes of your server). */

@@ -465,11 +465,13 @@ public final class ManagedConnection {
 			return;
 		}
 		Duration delay = Duration.ofMillis(delayMillis);
-		if (code == TRY_AGAIN_LATER && delay.compareTo(reconnect.tryAgainLaterDelay()) < 0) {
-			delay = reconnect.tryAgainLaterDelay();
+		Duration floor = (code == TRY_AGAIN_LATER) ? reconnect.tryAgainLaterDelay() : null;
+		if (retryAfter != null && (floor == null || retryAfter.compareTo(floor) > 0)) {
+			floor = retryAfter;
 		}
-		if (retryAfter != null && delay.compareTo(retryAfter) < 0) {
-			delay = retryAfter;
+		if (floor != null && delay.compareTo(floor) < 0) {
+			// Spread upward: a fleet told the same floor must not come back in the same instant.
+			delay = reconnect.spreadAbove(floor);
 		}
 		Instant at = now.plus(delay);
 		this.nextAttemptAt = at;

@@ -8,6 +8,7 @@ import java.util.function.UnaryOperator;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.send.SendResult;
 import io.resilientws.testsupport.RecordingHandler;
+import io.resilientws.testsupport.RetryAfterServer;
 import io.resilientws.testsupport.TcpProxy;
 import io.resilientws.testsupport.TestWebSocketServer;
 import org.junit.jupiter.api.AfterEach;
@@ -248,6 +249,20 @@ class ManagedConnectionTest {
 		connection.start();
 		awaitOpens(1);
 		return connection;
+	}
+
+	@Test
+	void aHugeRetryAfterOnTheSharedSchedulerStillLeavesATimer() {
+		// Long.MAX_VALUE seconds: beyond what an Instant can hold.
+		try (RetryAfterServer refusing = RetryAfterServer.start(429, Long.MAX_VALUE)) {
+			ManagedConnection connection = this.registry.register("refused",
+					ConnectionSettings.builder().url(refusing.url()).build(), this.handler);
+			connection.start();
+			await().atMost(WAIT).until(() -> connection.state() == ConnectionState.WAITING_TO_RECONNECT);
+			assertThat(connection.nextAttemptAt()).isPresent();
+			assertThat(this.handler.closes).singleElement()
+				.satisfies((close) -> assertThat(close.willReconnect()).isTrue());
+		}
 	}
 
 	private void awaitOpens(int opens) {

@@ -335,11 +335,13 @@ public final class ManagedConnection {
 
 	/**
 	 * Reconnects now: drops the current connection (if any) without waiting for a close handshake, or
-	 * cuts short the wait for the next attempt.
+	 * cuts short the wait for the next attempt. Dropping an open (or closing) connection is a close like
+	 * any other: 1006 (no close frame), initiated locally, reported to the handler and as an event.
 	 */
 	public void reconnect() {
 		synchronized (this.lock) {
-			if (this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING) {
+			boolean wasOpen = this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING;
+			if (wasOpen) {
 				this.downSince = this.clock.instant();
 				this.lostOpen = true;
 			}
@@ -357,6 +359,14 @@ public final class ManagedConnection {
 			this.closeRequested = false;
 			this.outbound.reopen();
 			this.outbound.detach(this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST);
+			if (wasOpen) {
+				// The next attempt starts now: attempt + 1, as connect() below counts it.
+				CloseEvent close = new CloseEvent(CloseEvent.ABNORMAL_CLOSURE, "reconnect requested", false,
+						CloseInitiator.LOCAL, true, this.attempt + 1, this.clock.instant());
+				this.lastClose = close;
+				log("dropped for a requested reconnect");
+				dispatchClose(close, true);
+			}
 			connect();
 		}
 	}

@@ -58,6 +58,10 @@ public final class ManagedConnection {
 
 	private static final int PROTOCOL_ERROR = 1002;
 
+	private static final int POLICY_VIOLATION = 1008;
+
+	private static final int MESSAGE_TOO_BIG = 1009;
+
 	private final String name;
 
 	private final ConnectionSettings settings;
@@ -628,6 +632,30 @@ public final class ManagedConnection {
 		}
 	}
 
+	/**
+	 * The server sent a message over {@code inbound.max-message-size}: that would only happen again, so
+	 * the connection ends with 1009 and does not reconnect. The JDK client may not send 1009 (it keeps
+	 * that code for itself), so the close frame says 1008; the rest of the message is read and dropped
+	 * until the server answers (the JDK then closes the socket), and the link is dropped after
+	 * close-timeout if it does not.
+	 */
+	private void messageTooBig(int attemptGeneration, WebSocket ws) {
+		String reason = "message of more than " + this.settings.maxMessageSize() + " bytes (inbound.max-message-size)";
+		synchronized (this.lock) {
+			if (attemptGeneration != this.generation || this.state != ConnectionState.OPEN) {
+				return;
+			}
+			this.generation++;
+			this.scheduler.schedule(ws::abort, this.clock.instant().plus(this.settings.closeTimeout()));
+			closed(new CloseEvent(MESSAGE_TOO_BIG, reason, false, CloseInitiator.LOCAL, false, 0, null));
+		}
+		ws.sendClose(POLICY_VIOLATION, "message too big").whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				ws.abort();
+			}
+		});
+	}
+
 	// ---- helpers (under lock) ----
 
 	private void moveTo(ConnectionState next) {
@@ -783,6 +811,12 @@ public final class ManagedConnection {
 
 		private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
 
+		/** Bytes of the message being assembled; only touched by the JDK's serial listener calls. */
+		private long messageSize;
+
+		/** Set once a message went over the limit: everything after it is dropped unread. */
+		private boolean tooBig;
+
 		Transport(int generation) {
 			this.generation = generation;
 		}
@@ -795,7 +829,11 @@ public final class ManagedConnection {
 		@Override
 		public @Nullable CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
 			frameReceived();
-			this.text.append(data);
+			String part = data.toString();
+			if (!withinLimit(webSocket, OutboundMessage.utf8Length(part), last)) {
+				return null;
+			}
+			this.text.append(part);
 			if (!last) {
 				webSocket.request(1);
 				return null;
@@ -816,6 +854,9 @@ public final class ManagedConnection {
 		@Override
 		public @Nullable CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
 			frameReceived();
+			if (!withinLimit(webSocket, data.remaining(), last)) {
+				return null;
+			}
 			byte[] chunk = new byte[data.remaining()];
 			data.get(chunk);
 			this.binary.writeBytes(chunk);
@@ -858,6 +899,32 @@ public final class ManagedConnection {
 		@Override
 		public void onError(WebSocket webSocket, Throwable error) {
 			transportFailed(this.generation, error);
+		}
+
+		/**
+		 * Adds a fragment to the size of the message under way. Over the limit, the message assembled so
+		 * far is dropped, so no more than the limit is ever held, and the connection ends.
+		 */
+		private boolean withinLimit(WebSocket webSocket, long fragmentSize, boolean last) {
+			if (this.tooBig) {
+				// Keep reading, so that the server's answer to the close frame can arrive.
+				webSocket.request(1);
+				return false;
+			}
+			this.messageSize += fragmentSize;
+			if (this.messageSize <= ManagedConnection.this.settings.maxMessageSize()) {
+				if (last) {
+					this.messageSize = 0;
+				}
+				return true;
+			}
+			this.tooBig = true;
+			this.text.setLength(0);
+			this.text.trimToSize();
+			this.binary.reset();
+			messageTooBig(this.generation, webSocket);
+			webSocket.request(1);
+			return false;
 		}
 
 		private void deliver(WebSocket webSocket, Consumer<ConnectionHandler> callback) {

@@ -814,7 +814,7 @@ public final class ManagedConnection {
 		/** Bytes of the message being assembled; only touched by the JDK's serial listener calls. */
 		private long messageSize;
 
-		/** Set once a message went over the limit: everything after it is dropped unread. */
+		/** Set once a message went over the limit: everything after it is read and dropped. */
 		private boolean tooBig;
 
 		Transport(int generation) {

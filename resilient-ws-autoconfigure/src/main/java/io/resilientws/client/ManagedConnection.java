@@ -58,6 +58,10 @@ public final class ManagedConnection {
 
 	private static final int PROTOCOL_ERROR = 1002;
 
+	private static final int POLICY_VIOLATION = 1008;
+
+	private static final int MESSAGE_TOO_BIG = 1009;
+
 	private final String name;
 
 	private final ConnectionSettings settings;
@@ -335,11 +339,13 @@ public final class ManagedConnection {
 
 	/**
 	 * Reconnects now: drops the current connection (if any) without waiting for a close handshake, or
-	 * cuts short the wait for the next attempt.
+	 * cuts short the wait for the next attempt. Dropping an open (or closing) connection is a close like
+	 * any other: 1006 (no close frame), initiated locally, reported to the handler and as an event.
 	 */
 	public void reconnect() {
 		synchronized (this.lock) {
-			if (this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING) {
+			boolean wasOpen = this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING;
+			if (wasOpen) {
 				this.downSince = this.clock.instant();
 				this.lostOpen = true;
 			}
@@ -357,6 +363,14 @@ public final class ManagedConnection {
 			this.closeRequested = false;
 			this.outbound.reopen();
 			this.outbound.detach(this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST);
+			if (wasOpen) {
+				// The next attempt starts now: attempt + 1, as connect() below counts it.
+				CloseEvent close = new CloseEvent(CloseEvent.ABNORMAL_CLOSURE, "reconnect requested", false,
+						CloseInitiator.LOCAL, true, this.attempt + 1, this.clock.instant());
+				this.lastClose = close;
+				log("dropped for a requested reconnect");
+				dispatchClose(close, true);
+			}
 			connect();
 		}
 	}
@@ -465,11 +479,13 @@ public final class ManagedConnection {
 			return;
 		}
 		Duration delay = Duration.ofMillis(delayMillis);
-		if (code == TRY_AGAIN_LATER && delay.compareTo(reconnect.tryAgainLaterDelay()) < 0) {
-			delay = reconnect.tryAgainLaterDelay();
+		Duration floor = (code == TRY_AGAIN_LATER) ? reconnect.tryAgainLaterDelay() : null;
+		if (retryAfter != null && (floor == null || retryAfter.compareTo(floor) > 0)) {
+			floor = retryAfter;
 		}
-		if (retryAfter != null && delay.compareTo(retryAfter) < 0) {
-			delay = retryAfter;
+		if (floor != null && delay.compareTo(floor) < 0) {
+			// Spread upward: a fleet told the same floor must not come back in the same instant.
+			delay = reconnect.spreadAbove(floor);
 		}
 		Instant at = now.plus(delay);
 		this.nextAttemptAt = at;
@@ -614,6 +630,30 @@ public final class ManagedConnection {
 			}
 			lost(CloseEvent.ABNORMAL_CLOSURE, "heartbeat: " + description, CloseInitiator.ABNORMAL, false, null);
 		}
+	}
+
+	/**
+	 * The server sent a message over {@code inbound.max-message-size}: that would only happen again, so
+	 * the connection ends with 1009 and does not reconnect. The JDK client may not send 1009 (it keeps
+	 * that code for itself), so the close frame says 1008; the rest of the message is read and dropped
+	 * until the server answers (the JDK then closes the socket), and the link is dropped after
+	 * close-timeout if it does not.
+	 */
+	private void messageTooBig(int attemptGeneration, WebSocket ws) {
+		String reason = "message of more than " + this.settings.maxMessageSize() + " bytes (inbound.max-message-size)";
+		synchronized (this.lock) {
+			if (attemptGeneration != this.generation || this.state != ConnectionState.OPEN) {
+				return;
+			}
+			this.generation++;
+			this.scheduler.schedule(ws::abort, this.clock.instant().plus(this.settings.closeTimeout()));
+			closed(new CloseEvent(MESSAGE_TOO_BIG, reason, false, CloseInitiator.LOCAL, false, 0, null));
+		}
+		ws.sendClose(POLICY_VIOLATION, "message too big").whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				ws.abort();
+			}
+		});
 	}
 
 	// ---- helpers (under lock) ----
@@ -771,6 +811,12 @@ public final class ManagedConnection {
 
 		private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
 
+		/** Bytes of the message being assembled; only touched by the JDK's serial listener calls. */
+		private long messageSize;
+
+		/** Set once a message went over the limit: everything after it is read and dropped. */
+		private boolean tooBig;
+
 		Transport(int generation) {
 			this.generation = generation;
 		}
@@ -783,7 +829,11 @@ public final class ManagedConnection {
 		@Override
 		public @Nullable CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
 			frameReceived();
-			this.text.append(data);
+			String part = data.toString();
+			if (!withinLimit(webSocket, OutboundMessage.utf8Length(part), last)) {
+				return null;
+			}
+			this.text.append(part);
 			if (!last) {
 				webSocket.request(1);
 				return null;
@@ -804,6 +854,9 @@ public final class ManagedConnection {
 		@Override
 		public @Nullable CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
 			frameReceived();
+			if (!withinLimit(webSocket, data.remaining(), last)) {
+				return null;
+			}
 			byte[] chunk = new byte[data.remaining()];
 			data.get(chunk);
 			this.binary.writeBytes(chunk);
@@ -846,6 +899,32 @@ public final class ManagedConnection {
 		@Override
 		public void onError(WebSocket webSocket, Throwable error) {
 			transportFailed(this.generation, error);
+		}
+
+		/**
+		 * Adds a fragment to the size of the message under way. Over the limit, the message assembled so
+		 * far is dropped, so no more than the limit is ever held, and the connection ends.
+		 */
+		private boolean withinLimit(WebSocket webSocket, long fragmentSize, boolean last) {
+			if (this.tooBig) {
+				// Keep reading, so that the server's answer to the close frame can arrive.
+				webSocket.request(1);
+				return false;
+			}
+			this.messageSize += fragmentSize;
+			if (this.messageSize <= ManagedConnection.this.settings.maxMessageSize()) {
+				if (last) {
+					this.messageSize = 0;
+				}
+				return true;
+			}
+			this.tooBig = true;
+			this.text.setLength(0);
+			this.text.trimToSize();
+			this.binary.reset();
+			messageTooBig(this.generation, webSocket);
+			webSocket.request(1);
+			return false;
 		}
 
 		private void deliver(WebSocket webSocket, Consumer<ConnectionHandler> callback) {

@@ -92,6 +92,8 @@ public class ResilientWsClientProperties {
 
 		private final Send send = new Send();
 
+		private final Inbound inbound = new Inbound();
+
 		private final Health health = new Health();
 
 		void applyTo(ConnectionSettings.Builder builder) {
@@ -107,6 +109,7 @@ public class ResilientWsClientProperties {
 			this.heartbeat.applyTo(builder);
 			this.reconnect.applyTo(builder);
 			this.send.applyTo(builder);
+			this.inbound.applyTo(builder);
 		}
 
 		public @Nullable URI getUrl() {
@@ -185,8 +188,32 @@ public class ResilientWsClientProperties {
 			return this.send;
 		}
 
+		public Inbound getInbound() {
+			return this.inbound;
+		}
+
 		public Health getHealth() {
 			return this.health;
+		}
+
+	}
+
+	/** Limits on what the server sends. */
+	public static class Inbound {
+
+		/** Largest message from the server, all fragments together; over it the client ends the connection with 1009 and does not reconnect. Default 1MB. */
+		private @Nullable DataSize maxMessageSize;
+
+		void applyTo(ConnectionSettings.Builder builder) {
+			set(this.maxMessageSize, (size) -> builder.inboundMaxMessageSize(size.toBytes()));
+		}
+
+		public @Nullable DataSize getMaxMessageSize() {
+			return this.maxMessageSize;
+		}
+
+		public void setMaxMessageSize(@Nullable DataSize maxMessageSize) {
+			this.maxMessageSize = maxMessageSize;
 		}
 
 	}
@@ -346,7 +373,7 @@ public class ResilientWsClientProperties {
 		/** Uptime after which a connection is stable: its next loss starts the attempt count and delays afresh. Default 30s. */
 		private @Nullable Duration stableAfter;
 
-		/** Least delay after the server closes with 1013 (Try Again Later). Default 10s. */
+		/** Least delay after the server closes with 1013 (Try Again Later), spread upward by jitter like a Retry-After. Default 10s. */
 		private @Nullable Duration tryAgainLaterDelay;
 
 		/** Close codes that reconnect in addition to 1001, 1006, 1011, 1012, 1013 and 1014 (for example 4000-4999 codes of your server). */

@@ -47,6 +47,8 @@ public final class ConnectionSettings {
 
 	private final boolean queueWhileDisconnected;
 
+	private final long maxMessageSize;
+
 	private ConnectionSettings(Builder builder, URI url) {
 		this.url = url;
 		this.subprotocols = List.copyOf(builder.subprotocols);
@@ -64,6 +66,7 @@ public final class ConnectionSettings {
 		this.send = new SendLimits(builder.bufferLimit, builder.overflow, builder.blockTimeout,
 				builder.messagesPerSecond, builder.burst);
 		this.queueWhileDisconnected = builder.queueWhileDisconnected;
+		this.maxMessageSize = builder.maxMessageSize;
 	}
 
 	public static Builder builder() {
@@ -135,6 +138,14 @@ public final class ConnectionSettings {
 	}
 
 	/**
+	 * The largest message (UTF-8 bytes of a text, bytes of a binary, all fragments together) the server
+	 * may send; a larger one ends the connection with 1009 and no reconnect. Default 1 MiB.
+	 */
+	public long maxMessageSize() {
+		return this.maxMessageSize;
+	}
+
+	/**
 	 * Collects settings; {@link #build()} validates them all. Setters take the raw value and reject
 	 * nothing, so that every problem is reported with the name of its property.
 	 */
@@ -201,6 +212,8 @@ public final class ConnectionSettings {
 		private int burst = 1;
 
 		private boolean queueWhileDisconnected;
+
+		private long maxMessageSize = 1024 * 1024;
 
 		private Builder() {
 		}
@@ -367,6 +380,12 @@ public final class ConnectionSettings {
 			return this;
 		}
 
+		/** The largest inbound message in bytes; default 1 MiB. */
+		public Builder inboundMaxMessageSize(long bytes) {
+			this.maxMessageSize = bytes;
+			return this;
+		}
+
 		/**
 		 * Validates and builds.
 		 * @throws InvalidConfigurationException naming the first invalid setting
@@ -450,6 +469,10 @@ public final class ConnectionSettings {
 			}
 			if (this.burst < 1) {
 				throw new InvalidConfigurationException("send.rate.burst", this.burst, "be at least 1");
+			}
+			if (this.maxMessageSize <= 0) {
+				throw new InvalidConfigurationException("inbound.max-message-size", this.maxMessageSize + "B",
+						"be positive, such as 1MB");
 			}
 		}
 

@@ -47,6 +47,10 @@ final class ConnectionStateMachine {
 
 	private static final int PROTOCOL_ERROR = 1002;
 
+	private static final int POLICY_VIOLATION = 1008;
+
+	private static final int MESSAGE_TOO_BIG = 1009;
+
 	private final ManagedConnection connection;
 
 	private final String name;
@@ -205,6 +209,7 @@ final class ConnectionStateMachine {
 			if (this.state == ConnectionState.CLOSED) {
 				this.planner.restart();
 			}
+			boolean wasOpen = this.state == ConnectionState.OPEN;
 			this.reconnectAttempt = true;
 			this.openedAt = null;
 			abortTransport(after);
@@ -214,6 +219,15 @@ final class ConnectionStateMachine {
 			admitWhileDisconnected();
 			after.add(this.outbound.detachLater(
 					this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
+			if (wasOpen) {
+				// Dropping an open connection is a close like any other: 1006 (no close frame), local,
+				// counted and reported. The next attempt starts now: attempt + 1, as connect() counts it.
+				CloseEvent close = new CloseEvent(CloseEvent.ABNORMAL_CLOSURE, "reconnect requested", false,
+						CloseInitiator.LOCAL, true, this.planner.attempt() + 1, this.clock.instant());
+				this.lastClose = close;
+				this.callbacks.log("dropped for a requested reconnect");
+				dispatchClose(close, true);
+			}
 			connect(after);
 		}
 		after.run(this.lock);
@@ -490,6 +504,32 @@ final class ConnectionStateMachine {
 		after.run(this.lock);
 	}
 
+	/**
+	 * The server sent a message over {@code inbound.max-message-size}: that would only happen again, so
+	 * the connection ends with 1009 and does not reconnect. The JDK client may not send 1009 (it keeps
+	 * that code for itself), so the close frame says 1008; the rest of the message is read and dropped
+	 * until the server answers (the JDK then closes the socket), and the link is dropped after
+	 * close-timeout if it does not.
+	 */
+	private void messageTooBig(int attemptGeneration, WebSocket ws) {
+		String reason = "message of more than " + this.settings.maxMessageSize() + " bytes (inbound.max-message-size)";
+		AfterUnlock after = new AfterUnlock();
+		synchronized (this.lock) {
+			if (attemptGeneration != this.generation || this.state != ConnectionState.OPEN) {
+				return;
+			}
+			this.generation++;
+			this.scheduler.schedule(ws::abort, this.clock.instant().plus(this.settings.closeTimeout()));
+			closed(new CloseEvent(MESSAGE_TOO_BIG, reason, false, CloseInitiator.LOCAL, false, 0, null), after);
+		}
+		after.run(this.lock);
+		ws.sendClose(POLICY_VIOLATION, "message too big").whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				ws.abort();
+			}
+		});
+	}
+
 	void heartbeatFailed(int attemptGeneration, String description) {
 		AfterUnlock after = new AfterUnlock();
 		synchronized (this.lock) {
@@ -568,6 +608,11 @@ final class ConnectionStateMachine {
 		@Override
 		public void transportFailed(int generation, Throwable failure) {
 			ConnectionStateMachine.this.transportFailed(generation, failure);
+		}
+
+		@Override
+		public void messageTooBig(int generation, WebSocket webSocket) {
+			ConnectionStateMachine.this.messageTooBig(generation, webSocket);
 		}
 
 	}

@@ -43,19 +43,21 @@ final class HandshakeFailures {
 		return response.headers().firstValue("Retry-After").flatMap((value) -> parseRetryAfter(value.trim(), now));
 	}
 
+	/** Seconds or an HTTP date, at most {@link ReconnectSettings#MAX_RETRY_AFTER}. */
 	static Optional<Duration> parseRetryAfter(String value, Instant now) {
-		try {
-			long seconds = Long.parseLong(value);
-			return (seconds >= 0) ? Optional.of(Duration.ofSeconds(seconds)) : Optional.empty();
+		Duration max = ReconnectSettings.MAX_RETRY_AFTER;
+		if (value.matches("[0-9]+")) {
+			// More digits than a long holds is still "very long", not "absent".
+			boolean huge = value.length() > 18 || Long.parseLong(value) > max.toSeconds();
+			return Optional.of(huge ? max : Duration.ofSeconds(Long.parseLong(value)));
 		}
-		catch (NumberFormatException notSeconds) {
-			try {
-				Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
-				return Optional.of(at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO);
-			}
-			catch (DateTimeParseException notADate) {
-				return Optional.empty();
-			}
+		try {
+			Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+			Duration delay = at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO;
+			return Optional.of((delay.compareTo(max) > 0) ? max : delay);
+		}
+		catch (DateTimeParseException notADate) {
+			return Optional.empty();
 		}
 	}
 

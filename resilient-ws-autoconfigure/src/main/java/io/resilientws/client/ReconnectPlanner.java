@@ -9,7 +9,7 @@ import org.springframework.util.backoff.BackOffExecution;
 /**
  * Decides, after a connection was lost, whether it comes back and when: the close code and who closed
  * against the policy, the backoff's next delay, the floor after 1013 and the server's
- * {@code Retry-After}. Counts the attempts since the last stable open. It does no I/O and reads no
+ * {@code Retry-After} (both spread upward by jitter). Counts the attempts since the last stable open. It does no I/O and reads no
  * clock; its owner calls it under the connection's lock.
  */
 final class ReconnectPlanner {
@@ -61,11 +61,13 @@ final class ReconnectPlanner {
 			return null;
 		}
 		Duration delay = Duration.ofMillis(delayMillis);
-		if (code == TRY_AGAIN_LATER && delay.compareTo(this.settings.tryAgainLaterDelay()) < 0) {
-			delay = this.settings.tryAgainLaterDelay();
+		Duration floor = (code == TRY_AGAIN_LATER) ? this.settings.tryAgainLaterDelay() : null;
+		if (retryAfter != null && (floor == null || retryAfter.compareTo(floor) > 0)) {
+			floor = retryAfter;
 		}
-		if (retryAfter != null && delay.compareTo(retryAfter) < 0) {
-			delay = retryAfter;
+		if (floor != null && delay.compareTo(floor) < 0) {
+			// Spread upward: a fleet told the same floor must not come back in the same instant.
+			delay = this.settings.spreadAbove(floor);
 		}
 		return delay;
 	}

@@ -27,6 +27,9 @@ final class TransportListener implements WebSocket.Listener {
 
 		void transportFailed(int generation, Throwable failure);
 
+		/** A message went over {@code inbound.max-message-size}; the listener drops what follows. */
+		void messageTooBig(int generation, WebSocket webSocket);
+
 	}
 
 	private final int generation;
@@ -46,6 +49,12 @@ final class TransportListener implements WebSocket.Listener {
 	private final StringBuilder text = new StringBuilder();
 
 	private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
+
+	/** Bytes of the message being assembled; only touched by the JDK's serial listener calls. */
+	private long messageSize;
+
+	/** Set once a message went over the limit: everything after it is read and dropped. */
+	private boolean tooBig;
 
 	TransportListener(int generation, ConnectionSettings settings, ManagedConnection connection,
 			CallbackDispatcher callbacks, ConnectionStatistics statistics, Owner owner) {
@@ -73,7 +82,11 @@ final class TransportListener implements WebSocket.Listener {
 	@Override
 	public @Nullable CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
 		frameReceived();
-		this.text.append(data);
+		String part = data.toString();
+		if (!withinLimit(webSocket, OutboundMessage.utf8Length(part), last)) {
+			return null;
+		}
+		this.text.append(part);
 		if (!last) {
 			webSocket.request(1);
 			return null;
@@ -94,6 +107,9 @@ final class TransportListener implements WebSocket.Listener {
 	@Override
 	public @Nullable CompletionStage<?> onBinary(WebSocket webSocket, ByteBuffer data, boolean last) {
 		frameReceived();
+		if (!withinLimit(webSocket, data.remaining(), last)) {
+			return null;
+		}
 		byte[] chunk = new byte[data.remaining()];
 		data.get(chunk);
 		this.binary.writeBytes(chunk);
@@ -136,6 +152,32 @@ final class TransportListener implements WebSocket.Listener {
 	@Override
 	public void onError(WebSocket webSocket, Throwable error) {
 		this.owner.transportFailed(this.generation, error);
+	}
+
+	/**
+	 * Adds a fragment to the size of the message under way. Over the limit, the message assembled so
+	 * far is dropped, so no more than the limit is ever held, and the connection ends.
+	 */
+	private boolean withinLimit(WebSocket webSocket, long fragmentSize, boolean last) {
+		if (this.tooBig) {
+			// Keep reading, so that the server's answer to the close frame can arrive.
+			webSocket.request(1);
+			return false;
+		}
+		this.messageSize += fragmentSize;
+		if (this.messageSize <= this.settings.maxMessageSize()) {
+			if (last) {
+				this.messageSize = 0;
+			}
+			return true;
+		}
+		this.tooBig = true;
+		this.text.setLength(0);
+		this.text.trimToSize();
+		this.binary.reset();
+		this.owner.messageTooBig(this.generation, webSocket);
+		webSocket.request(1);
+		return false;
 	}
 
 	private void frameReceived() {

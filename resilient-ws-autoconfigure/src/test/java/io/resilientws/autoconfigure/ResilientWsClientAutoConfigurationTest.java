@@ -48,7 +48,9 @@ class ResilientWsClientAutoConfigurationTest {
 		this.runner.withUserConfiguration(OneHandler.class)
 			.withPropertyValues("resilient-ws.client.defaults.heartbeat.interval=7s",
 					"resilient-ws.client.defaults.send.buffer-limit=64KB",
+					"resilient-ws.client.defaults.inbound.max-message-size=256KB",
 					"resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker",
+					"resilient-ws.client.connections.ticker.inbound.max-message-size=2MB",
 					"resilient-ws.client.connections.ticker.send.overflow=drop-oldest",
 					"resilient-ws.client.connections.ticker.reconnect.max-attempts=5")
 			.run((context) -> {
@@ -59,6 +61,7 @@ class ResilientWsClientAutoConfigurationTest {
 				assertThat(ticker.settings().send().bufferLimit()).isEqualTo(64 * 1024);
 				assertThat(ticker.settings().send().overflow()).isEqualTo(OverflowPolicy.DROP_OLDEST);
 				assertThat(ticker.settings().reconnect().maxAttempts()).isEqualTo(5);
+				assertThat(ticker.settings().maxMessageSize()).isEqualTo(2 * 1024 * 1024);
 			});
 	}
 
@@ -180,6 +183,12 @@ class ResilientWsClientAutoConfigurationTest {
 	void runWithZeroBufferLimitFails() {
 		assertFailure("resilient-ws.client.connections.ticker.send.buffer-limit=0B",
 				"resilient-ws.client.connections.ticker.send.buffer-limit", "be positive");
+	}
+
+	@Test
+	void runWithZeroInboundMaxMessageSizeFails() {
+		assertFailure("resilient-ws.client.connections.ticker.inbound.max-message-size=0B",
+				"resilient-ws.client.connections.ticker.inbound.max-message-size", "be positive");
 	}
 
 	@Test

@@ -5,9 +5,12 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.UnaryOperator;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.resilientws.ResilientWsScheduler;
+import io.resilientws.metrics.ClientConnectionMetrics;
 import io.resilientws.send.SendResult;
 import io.resilientws.testsupport.RecordingHandler;
+import io.resilientws.testsupport.RetryAfterServer;
 import io.resilientws.testsupport.TcpProxy;
 import io.resilientws.testsupport.TestWebSocketServer;
 import org.junit.jupiter.api.AfterEach;
@@ -248,6 +251,73 @@ class ManagedConnectionTest {
 		connection.start();
 		awaitOpens(1);
 		return connection;
+	}
+
+	@Test
+	void aHugeRetryAfterOnTheSharedSchedulerStillLeavesATimer() {
+		// Long.MAX_VALUE seconds: beyond what an Instant can hold.
+		try (RetryAfterServer refusing = RetryAfterServer.start(429, Long.MAX_VALUE)) {
+			ManagedConnection connection = this.registry.register("refused",
+					ConnectionSettings.builder().url(refusing.url()).build(), this.handler);
+			connection.start();
+			await().atMost(WAIT).until(() -> connection.state() == ConnectionState.WAITING_TO_RECONNECT);
+			assertThat(connection.nextAttemptAt()).isPresent();
+			assertThat(this.handler.closes).singleElement()
+				.satisfies((close) -> assertThat(close.willReconnect()).isTrue());
+		}
+	}
+
+	@Test
+	void messageOverTheInboundLimitEndsTheConnectionWith1009WithoutReconnecting() {
+		SimpleMeterRegistry meters = new SimpleMeterRegistry();
+		new ClientConnectionMetrics(this.registry).bindTo(meters);
+		ManagedConnection connection = open((settings) -> settings.inboundMaxMessageSize(1024));
+		this.server.broadcast("x".repeat(1024));
+		await().atMost(WAIT).until(() -> this.handler.messages.size() == 1);
+
+		this.server.broadcast("y".repeat(1025));
+
+		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.CLOSED);
+		assertTooBig(connection, "message of more than 1024 bytes (inbound.max-message-size)");
+		await().atMost(WAIT).until(() -> meters.find("resilientws.client.closes")
+			.tags("connection", "test", "code", "1009", "initiator", "local")
+			.counter() != null);
+		assertThat(this.events).filteredOn(ConnectionEvent.Closed.class::isInstance)
+			.singleElement()
+			.satisfies((event) -> assertThat(((ConnectionEvent.Closed) event).close().code()).isEqualTo(1009));
+		// The JDK client may not send 1009, so the server gets a clean 1008.
+		await().atMost(WAIT).until(() -> !this.server.closeStatuses().isEmpty());
+		assertThat(this.server.closeStatuses().get(0).getCode()).isEqualTo(1008);
+	}
+
+	@Test
+	void fragmentedMessageOverTheInboundLimitEndsTheConnectionWith1009() {
+		ManagedConnection connection = open((settings) -> settings.inboundMaxMessageSize(1024));
+		// Each fragment is within the limit; together they are not.
+		this.server.broadcastFragmented("a".repeat(600), "b".repeat(600), "c".repeat(600));
+
+		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.CLOSED);
+		assertTooBig(connection, "message of more than 1024 bytes (inbound.max-message-size)");
+	}
+
+	@Test
+	void binaryMessageOverTheInboundLimitEndsTheConnectionWith1009() {
+		ManagedConnection connection = open((settings) -> settings.inboundMaxMessageSize(1024));
+		this.server.broadcast(new byte[4096]);
+
+		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.CLOSED);
+		assertTooBig(connection, "message of more than 1024 bytes (inbound.max-message-size)");
+	}
+
+	private void assertTooBig(ManagedConnection connection, String reason) {
+		assertThat(this.handler.closes).singleElement().satisfies((close) -> {
+			assertThat(close.code()).isEqualTo(1009);
+			assertThat(close.reason()).isEqualTo(reason);
+			assertThat(close.initiator()).isEqualTo(CloseInitiator.LOCAL);
+			assertThat(close.willReconnect()).isFalse();
+		});
+		assertThat(this.handler.messages).allSatisfy((message) -> assertThat(message).hasSizeLessThanOrEqualTo(1024));
+		assertThat(connection.lastClose()).hasValueSatisfying((close) -> assertThat(close.code()).isEqualTo(1009));
 	}
 
 	private void awaitOpens(int opens) {

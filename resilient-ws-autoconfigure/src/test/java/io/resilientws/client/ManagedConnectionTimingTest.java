@@ -4,6 +4,9 @@ import java.io.IOException;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.function.UnaryOperator;
 
 import io.resilientws.testsupport.ManualTaskScheduler;
@@ -122,8 +125,9 @@ class ManagedConnectionTimingTest {
 			connection.send("close:1013");
 			await().atMost(WAIT).until(() -> connection.state() == ConnectionState.WAITING_TO_RECONNECT);
 			assertThat(this.handler.lastClose().code()).isEqualTo(1013);
+			// Spread upward by the default jitter share (500ms of 1s): 15s to 22.5s, never earlier.
 			assertThat(Duration.between(closedAt, this.handler.lastClose().nextAttemptAt()))
-				.isEqualTo(Duration.ofSeconds(15));
+				.isBetween(Duration.ofSeconds(15), Duration.ofMillis(22_500));
 		}
 	}
 
@@ -135,7 +139,44 @@ class ManagedConnectionTimingTest {
 			CloseEvent close = this.handler.lastClose();
 			assertThat(close.code()).isEqualTo(1006);
 			assertThat(close.reason()).isEqualTo("handshake refused with HTTP 503");
-			assertThat(Duration.between(this.clock.now(), close.nextAttemptAt())).isEqualTo(Duration.ofSeconds(42));
+			assertThat(Duration.between(this.clock.now(), close.nextAttemptAt())).isBetween(Duration.ofSeconds(42),
+					Duration.ofSeconds(63));
+		}
+	}
+
+	@Test
+	void clientsRefusedWithTheSameRetryAfterComeBackSpreadOutButNeverEarly() {
+		try (RetryAfterServer server = RetryAfterServer.start(503, 10)) {
+			List<ManagedConnection> connections = new ArrayList<>();
+			Instant refusedAt = this.clock.now();
+			for (int i = 0; i < 100; i++) {
+				connections.add(start("client-" + i, server.url(), UnaryOperator.identity()));
+			}
+			await().atMost(WAIT).until(() -> connections.stream()
+				.allMatch((connection) -> connection.state() == ConnectionState.WAITING_TO_RECONNECT));
+			List<Duration> delays = connections.stream()
+				.map((connection) -> Duration.between(refusedAt, connection.nextAttemptAt().orElseThrow()))
+				.toList();
+			// Default jitter 500ms on an initial delay of 1s: up to half the requested delay on top.
+			assertThat(delays).allSatisfy((delay) -> assertThat(delay).isBetween(Duration.ofSeconds(10),
+					Duration.ofSeconds(15)));
+			assertThat(new HashSet<>(delays)).as("distinct comeback instants").hasSizeGreaterThan(50);
+		}
+	}
+
+	@Test
+	void aHugeRetryAfterIsClampedAndStillLeavesATimer() {
+		try (RetryAfterServer server = RetryAfterServer.start(429, 999_999_999_999L)) {
+			ManagedConnection connection = start(server.url(),
+					(settings) -> settings.reconnectJitter(Duration.ZERO));
+			await().atMost(WAIT).until(() -> connection.state() == ConnectionState.WAITING_TO_RECONNECT);
+			assertThat(connection.nextAttemptAt()).isPresent();
+			assertThat(Duration.between(this.clock.now(), connection.nextAttemptAt().get()))
+				.isEqualTo(ReconnectSettings.MAX_RETRY_AFTER);
+			assertThat(this.clock.pendingTasks()).isPositive();
+			this.clock.advanceTo(connection.nextAttemptAt().get());
+			await().atMost(WAIT).until(() -> this.handler.closes.size() == 2);
+			assertThat(connection.state()).isEqualTo(ConnectionState.WAITING_TO_RECONNECT);
 		}
 	}
 
@@ -163,8 +204,12 @@ class ManagedConnectionTimingTest {
 	}
 
 	private ManagedConnection start(String url, UnaryOperator<ConnectionSettings.Builder> customizer) {
+		return start("timed", url, customizer);
+	}
+
+	private ManagedConnection start(String name, String url, UnaryOperator<ConnectionSettings.Builder> customizer) {
 		ConnectionSettings settings = customizer.apply(ConnectionSettings.builder().url(url)).build();
-		ManagedConnection connection = this.registry.register("timed", settings, this.handler);
+		ManagedConnection connection = this.registry.register(name, settings, this.handler);
 		connection.start();
 		return connection;
 	}

@@ -1,6 +1,8 @@
 package io.resilientws.metrics;
 
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import io.micrometer.core.instrument.Counter;
@@ -10,6 +12,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.resilientws.client.CloseInitiator;
+import io.resilientws.client.ConnectionEvent;
+import io.resilientws.client.ConnectionListener;
 import io.resilientws.client.ConnectionRegistry;
 import io.resilientws.client.ConnectionSettings;
 import io.resilientws.client.ConnectionState;
@@ -171,6 +176,38 @@ class ClientConnectionMetricsTest {
 		// Removed at runtime: its meters go too.
 		this.registry.remove("feed");
 		assertThat(this.meters.getMeters()).isEmpty();
+	}
+
+	@Test
+	void reconnectOfAnOpenConnectionIsALocalCloseWithAClosedEvent() {
+		List<ConnectionEvent> events = new CopyOnWriteArrayList<>();
+		this.registry.addListener(new ConnectionListener() {
+			@Override
+			public void onEvent(ConnectionEvent event) {
+				events.add(event);
+			}
+		});
+		ManagedConnection feed = this.registry.register("feed",
+				ConnectionSettings.builder().url(this.server.url()).heartbeatEnabled(false).build(), this.handler);
+		feed.start();
+		awaitState(feed, ConnectionState.OPEN);
+
+		feed.reconnect();
+
+		await().atMost(WAIT).until(() -> this.handler.opens.get() == 2);
+		await().atMost(WAIT).until(() -> closes("1006", "local") == 1);
+		assertThat(closes("1006", "abnormal")).isZero();
+		assertThat(events).filteredOn(ConnectionEvent.Closed.class::isInstance)
+			.singleElement()
+			.satisfies((event) -> {
+				ConnectionEvent.Closed closed = (ConnectionEvent.Closed) event;
+				assertThat(closed.wasOpen()).isTrue();
+				assertThat(closed.close().initiator()).isEqualTo(CloseInitiator.LOCAL);
+				assertThat(closed.close().reason()).isEqualTo("reconnect requested");
+				assertThat(closed.close().willReconnect()).isTrue();
+			});
+		assertThat(this.handler.closes).singleElement()
+			.satisfies((close) -> assertThat(close.initiator()).isEqualTo(CloseInitiator.LOCAL));
 	}
 
 	@Test

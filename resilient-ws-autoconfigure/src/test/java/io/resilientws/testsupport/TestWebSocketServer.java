@@ -149,6 +149,24 @@ public final class TestWebSocketServer implements AutoCloseable {
 		}
 	}
 
+	/** Sends one text message to every open session in fragments: one frame per part, the last one final. */
+	public void broadcastFragmented(String... parts) {
+		for (WebSocketSession session : this.handler.sessions) {
+			synchronized (session) {
+				for (int i = 0; i < parts.length; i++) {
+					this.handler.send(session, new TextMessage(parts[i], i == parts.length - 1));
+				}
+			}
+		}
+	}
+
+	/** Sends a binary message to every open session. */
+	public void broadcast(byte[] data) {
+		for (WebSocketSession session : this.handler.sessions) {
+			this.handler.send(session, new BinaryMessage(data));
+		}
+	}
+
 	/** Closes every open session from the server side with a close frame carrying {@code code}. */
 	public void closeAll(int code) {
 		for (WebSocketSession session : this.handler.sessions) {

@@ -711,8 +711,10 @@ public final class ManagedConnection {
 				return;
 			}
 			if (ManagedConnection.this.settings.heartbeat().mode() == HeartbeatMode.TEXT) {
+				// Ahead of queued data, at most one waiting, within the buffer limit: a ping still
+				// waiting from the last interval answers for this one, and the check counts it missed.
 				ManagedConnection.this.outbound
-					.offerFirst(OutboundMessage.unobservedText(ManagedConnection.this.settings.heartbeat().pingText()));
+					.offerHeartbeat(OutboundMessage.unobservedText(ManagedConnection.this.settings.heartbeat().pingText()));
 				return;
 			}
 			try {

@@ -194,10 +194,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/**
 	 * The Spring API, made safe: text and binary go into the send buffer (an undelivered one is counted
-	 * and published, never thrown), pings and pongs go out on the I/O pool, one at a time: a ping (or
-	 * pong) sent while the previous one still waits for the socket replaces it, so only the latest is
-	 * sent, as RFC 6455 allows for pongs. A handler that echoes every ping of a client that never reads
-	 * holds one frame of each kind and one pool thread, not one task per ping.
+	 * and published, never thrown), pings and pongs go out on the I/O pool, one of each kind at a time:
+	 * one sent while an earlier one is still being written waits, and replaces any other that waits, so
+	 * the latest is sent (as RFC 6455 allows for pongs). A handler that echoes every ping of a client
+	 * that never reads holds one frame of each kind and one pool thread, not one task per ping.
 	 */
 	@Override
 	public void sendMessage(WebSocketMessage<?> message) throws IOException {

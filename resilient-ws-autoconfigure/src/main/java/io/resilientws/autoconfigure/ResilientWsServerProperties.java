@@ -337,7 +337,7 @@ public class ResilientWsServerProperties {
 	/** Inbound message rate per session; a client over it is closed with 1008. */
 	public static class Rate {
 
-		/** Most messages a second from one session. Default: no limit. */
+		/** Most messages a second from one session, application-level pings included. Default: no limit. */
 		private @Nullable Double messagesPerSecond;
 
 		/** Messages a session may send at once after a quiet spell. */

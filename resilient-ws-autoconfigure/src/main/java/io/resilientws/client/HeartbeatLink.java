@@ -38,7 +38,9 @@ final class HeartbeatLink implements Heartbeat.Peer {
 			return;
 		}
 		if (this.settings.mode() == HeartbeatMode.TEXT) {
-			this.outbound.offerFirst(OutboundMessage.unobservedText(this.settings.pingText()));
+			// Ahead of queued data, at most one waiting, within the buffer limit: a ping still waiting
+			// from the last interval answers for this one, and the check counts it missed.
+			this.outbound.offerHeartbeat(OutboundMessage.unobservedText(this.settings.pingText()));
 			return;
 		}
 		try {

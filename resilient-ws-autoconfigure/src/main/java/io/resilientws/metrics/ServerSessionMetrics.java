@@ -130,12 +130,12 @@ public final class ServerSessionMetrics implements MeterBinder, Consumer<Session
 		FunctionCounter.builder(PREFIX + "messages.sent", statistics, EndpointStatistics::messagesSent)
 			.tags(tags)
 			.baseUnit(BaseUnits.MESSAGES)
-			.description("Messages written to sessions")
+			.description("Messages written to sessions, answers to application-level pings included")
 			.register(registry);
 		FunctionCounter.builder(PREFIX + "messages.received", statistics, EndpointStatistics::messagesReceived)
 			.tags(tags)
 			.baseUnit(BaseUnits.MESSAGES)
-			.description("Messages received from sessions")
+			.description("Messages received from sessions, application-level pings included")
 			.register(registry);
 		// Present from the start, so that an alert on it sees 0 rather than nothing.
 		heartbeatTimeouts(registry, statistics.endpoint());

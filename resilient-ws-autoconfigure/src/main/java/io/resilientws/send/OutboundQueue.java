@@ -72,6 +72,12 @@ public final class OutboundQueue {
 	/** Bytes of queued messages plus the one being written: the browser's {@code bufferedAmount}. */
 	private long bufferedBytes;
 
+	/**
+	 * The heartbeat message (an application-level ping or its answer) waiting to be written ahead of
+	 * the queue; at most one, however many pings arrive while it waits. Its bytes are in bufferedBytes.
+	 */
+	private @Nullable OutboundMessage heartbeat;
+
 	/** The message whose write has not completed yet; at most one. */
 	private @Nullable OutboundMessage inFlight;
 
@@ -141,7 +147,7 @@ public final class OutboundQueue {
 		SendFailure refused;
 		this.lock.lock();
 		try {
-			refused = admit(message, evicted);
+			refused = admit(message, evicted, true);
 			if (refused == null) {
 				this.queue.addLast(message);
 				this.bufferedBytes += message.size();
@@ -150,6 +156,48 @@ public final class OutboundQueue {
 		finally {
 			this.lock.unlock();
 		}
+		settle(evicted, refused);
+		return refused;
+	}
+
+	/**
+	 * Offers an application-level heartbeat message (a ping, or the answer to one): it is written
+	 * before every queued data message, since it must not wait behind the data it is meant to see
+	 * past, but at most one waits at a time. While one waits, another is not queued: the waiting one
+	 * answers for both, as RFC 6455 allows for pongs (heartbeat texts are all alike). So a peer that
+	 * pings as fast as it can and never reads holds one waiting message, not one per ping.
+	 * <p>
+	 * Its bytes count toward the buffer limit like data: when they do not fit, the overflow policy
+	 * applies (a refusal is told to the {@link Observer}, {@link OverflowPolicy#CLOSE} asks the owner
+	 * to close, {@link OverflowPolicy#DROP_OLDEST} evicts queued data), except that
+	 * {@link OverflowPolicy#BLOCK} refuses at once instead of waiting: the caller is a reading or
+	 * timer thread.
+	 * @return whether a heartbeat message now waits: this one, or the earlier one that answers for it;
+	 * false when it was refused
+	 */
+	public boolean offerHeartbeat(OutboundMessage message) {
+		List<OutboundMessage> evicted = new ArrayList<>();
+		SendFailure refused;
+		this.lock.lock();
+		try {
+			if (this.heartbeat != null) {
+				return true;
+			}
+			refused = admit(message, evicted, false);
+			if (refused == null) {
+				this.heartbeat = message;
+				this.bufferedBytes += message.size();
+			}
+		}
+		finally {
+			this.lock.unlock();
+		}
+		settle(evicted, refused);
+		return refused == null;
+	}
+
+	// Outside the lock: tells what enqueue or offerHeartbeat decided, and writes what can be written.
+	private void settle(List<OutboundMessage> evicted, @Nullable SendFailure refused) {
 		evicted.forEach((dropped) -> fail(dropped, SendFailure.DROPPED_OLDEST, null));
 		if (refused != null) {
 			this.observer.undelivered(refused);
@@ -158,30 +206,11 @@ public final class OutboundQueue {
 			}
 		}
 		drain();
-		return refused;
-	}
-
-	/**
-	 * Puts a small message ahead of all queued ones, whatever the limit (application-level heartbeats:
-	 * they must not wait behind the data they are meant to see past).
-	 */
-	public void offerFirst(OutboundMessage message) {
-		this.lock.lock();
-		try {
-			if (this.closedWith != null) {
-				return;
-			}
-			this.queue.addFirst(message);
-			this.bufferedBytes += message.size();
-		}
-		finally {
-			this.lock.unlock();
-		}
-		drain();
 	}
 
 	// Called under the lock. Returns null when the message may be queued, else why it is refused.
-	private @Nullable SendFailure admit(OutboundMessage message, List<OutboundMessage> evicted) {
+	// Under BLOCK it waits for room only when mayBlock is true.
+	private @Nullable SendFailure admit(OutboundMessage message, List<OutboundMessage> evicted, boolean mayBlock) {
 		if (this.closedWith != null) {
 			return this.closedWith;
 		}
@@ -204,6 +233,9 @@ public final class OutboundQueue {
 					evicted.add(oldest);
 				}
 				case BLOCK -> {
+					if (!mayBlock) {
+						return SendFailure.BUFFER_FULL;
+					}
 					if (waitNanos <= 0) {
 						return SendFailure.BLOCK_TIMEOUT;
 					}
@@ -376,11 +408,11 @@ public final class OutboundQueue {
 		return failed.size();
 	}
 
-	/** Messages accepted and not yet written (including the one being written). */
+	/** Messages accepted and not yet written (including the one being written and a waiting heartbeat). */
 	public int queuedMessages() {
 		this.lock.lock();
 		try {
-			return this.queue.size() + ((this.inFlight != null) ? 1 : 0);
+			return this.queue.size() + ((this.inFlight != null) ? 1 : 0) + ((this.heartbeat != null) ? 1 : 0);
 		}
 		finally {
 			this.lock.unlock();
@@ -388,7 +420,12 @@ public final class OutboundQueue {
 	}
 
 	private List<OutboundMessage> takeAllQueued() {
-		List<OutboundMessage> taken = new ArrayList<>(this.queue);
+		List<OutboundMessage> taken = new ArrayList<>(this.queue.size() + 1);
+		if (this.heartbeat != null) {
+			taken.add(this.heartbeat);
+			this.heartbeat = null;
+		}
+		taken.addAll(this.queue);
 		this.queue.clear();
 		for (OutboundMessage message : taken) {
 			this.bufferedBytes -= message.size();
@@ -436,14 +473,20 @@ public final class OutboundQueue {
 
 	// Called under the lock.
 	private @Nullable OutboundMessage takeNextWritable() {
-		if (this.inFlight != null || this.writer == null || this.queue.isEmpty()) {
+		if (this.inFlight != null || this.writer == null || (this.queue.isEmpty() && this.heartbeat == null)) {
 			return null;
 		}
 		if (this.rateLimiter != null && !this.rateLimiter.tryAcquire()) {
 			scheduleRateWakeUp(this.rateLimiter.timeToNextToken());
 			return null;
 		}
-		this.inFlight = this.queue.pollFirst();
+		if (this.heartbeat != null) {
+			this.inFlight = this.heartbeat;
+			this.heartbeat = null;
+		}
+		else {
+			this.inFlight = this.queue.pollFirst();
+		}
 		this.inFlightSince = this.scheduler.getClock().instant();
 		return this.inFlight;
 	}
@@ -520,7 +563,8 @@ public final class OutboundQueue {
 		List<CompletableFuture<Void>> done;
 		this.lock.lock();
 		try {
-			boolean drained = (this.queue.isEmpty() && this.inFlight == null) || this.writer == null;
+			boolean drained = (this.queue.isEmpty() && this.heartbeat == null && this.inFlight == null)
+					|| this.writer == null;
 			if (!drained || this.drainedWaiters.isEmpty()) {
 				return;
 			}

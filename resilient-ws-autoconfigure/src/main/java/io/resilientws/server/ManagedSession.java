@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.resilientws.heartbeat.Heartbeat;
 import io.resilientws.send.OutboundMessage;
@@ -56,6 +57,12 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/** At most one ping waits for the socket at a time; a stuck link holds one pool thread, not many. */
 	private final AtomicBoolean pingInFlight = new AtomicBoolean();
+
+	/** The application's ping waiting to be sent (see {@link #sendMessage}); null when none waits. */
+	private final AtomicReference<@Nullable PendingFrame> pendingPing = new AtomicReference<>();
+
+	/** The application's pong waiting to be sent; null when none waits. */
+	private final AtomicReference<@Nullable PendingFrame> pendingPong = new AtomicReference<>();
 
 	private final PingSender.Pingable pinger = new PingSender.Pingable() {
 		@Override
@@ -187,7 +194,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/**
 	 * The Spring API, made safe: text and binary go into the send buffer (an undelivered one is counted
-	 * and published, never thrown), pings and pongs go out at once on the I/O pool.
+	 * and published, never thrown), pings and pongs go out on the I/O pool, one of each kind at a time:
+	 * one sent while an earlier one is still being written waits, and replaces any other that waits, so
+	 * the latest is sent (as RFC 6455 allows for pongs). A handler that echoes every ping of a client
+	 * that never reads holds one frame of each kind and one pool thread, not one task per ping.
 	 */
 	@Override
 	public void sendMessage(WebSocketMessage<?> message) throws IOException {
@@ -197,19 +207,44 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		else if (message instanceof BinaryMessage binary) {
 			sendAndForget(OutboundMessage.unobservedBinary(binary.getPayload()));
 		}
-		else if (message instanceof PingMessage || message instanceof PongMessage) {
-			this.registry.pool().execute(() -> {
-				try {
-					getDelegate().sendMessage(message);
-				}
-				catch (IOException | RuntimeException ex) {
-					logger.debug("Control frame to session " + getId() + " failed", ex);
-				}
-			});
+		else if (message instanceof PingMessage) {
+			sendControlFrame(this.pendingPing, message);
+		}
+		else if (message instanceof PongMessage) {
+			sendControlFrame(this.pendingPong, message);
 		}
 		else {
 			throw new IllegalArgumentException("Unsupported message type " + message.getClass().getName());
 		}
+	}
+
+	// The slot holds the latest frame until it has been sent; whoever fills an empty slot starts the one
+	// task that sends it, and that task sends whatever replaced it meanwhile before it lets go.
+	private void sendControlFrame(AtomicReference<@Nullable PendingFrame> slot, WebSocketMessage<?> frame) {
+		if (slot.getAndSet(new PendingFrame(frame)) == null) {
+			this.registry.pool().execute(() -> sendPending(slot));
+		}
+	}
+
+	private void sendPending(AtomicReference<@Nullable PendingFrame> slot) {
+		PendingFrame pending = slot.get();
+		while (pending != null) {
+			try {
+				// Blocking, bounded by the blocking send timeout set in opened().
+				getDelegate().sendMessage(pending.frame());
+			}
+			catch (IOException | RuntimeException ex) {
+				logger.debug("Control frame to session " + getId() + " failed", ex);
+			}
+			if (slot.compareAndSet(pending, null)) {
+				return;
+			}
+			pending = slot.get();
+		}
+	}
+
+	/** A fresh identity per send, so that sending the same frame object twice is not taken for one send. */
+	private record PendingFrame(WebSocketMessage<?> frame) {
 	}
 
 	/** Closes after the messages already accepted are written (for at most the send time limit). */
@@ -286,30 +321,42 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			this.heartbeat.pongReceived();
 			return true;
 		}
+		// Every text and binary message is counted, heartbeat pings too: a flood of them shows in the meter.
 		this.statistics.messagesReceived.increment();
 		ServerSettings settings = this.registry.settings();
-		if (message instanceof TextMessage text && settings.appHeartbeat().enabled()
-				&& settings.appHeartbeat().pingText().equals(text.getPayload())) {
-			this.outbound.offerFirst(OutboundMessage.unobservedText(settings.appHeartbeat().pongText()));
-			return false;
-		}
 		if (settings.maxMessageSize() > 0 && message.getPayloadLength() > settings.maxMessageSize()) {
 			closeForViolation(CloseCause.TOO_BIG, new CloseStatus(1009,
 					"message of " + message.getPayloadLength() + " bytes over the limit of " + settings.maxMessageSize()));
 			return false;
 		}
-		if (this.inboundRate != null) {
-			boolean allowed;
-			synchronized (this.inboundRate) {
-				allowed = this.inboundRate.tryAcquire();
-			}
-			if (!allowed) {
-				closeForViolation(CloseCause.RATE_LIMITED, new CloseStatus(1008, "more than "
-						+ settings.inboundMessagesPerSecond() + " messages per second"));
-				return false;
-			}
+		// Application-level pings count toward the rate like any message: answering costs a write, and
+		// a peer that pings as fast as it can must meet the same limit as one that talks.
+		if (!withinInboundRate()) {
+			closeForViolation(CloseCause.RATE_LIMITED,
+					new CloseStatus(1008, "more than " + settings.inboundMessagesPerSecond() + " messages per second"));
+			return false;
+		}
+		if (isAppHeartbeatPing(message, settings)) {
+			// At most one answer waits, ahead of queued data, and its bytes count toward the buffer
+			// limit: a peer that pings and never reads meets the slow-consumer policy like any other.
+			this.outbound.offerHeartbeat(OutboundMessage.unobservedText(settings.appHeartbeat().pongText()));
+			return false;
 		}
 		return true;
+	}
+
+	private boolean withinInboundRate() {
+		if (this.inboundRate == null) {
+			return true;
+		}
+		synchronized (this.inboundRate) {
+			return this.inboundRate.tryAcquire();
+		}
+	}
+
+	private static boolean isAppHeartbeatPing(WebSocketMessage<?> message, ServerSettings settings) {
+		return message instanceof TextMessage text && settings.appHeartbeat().enabled()
+				&& settings.appHeartbeat().pingText().equals(text.getPayload());
 	}
 
 	/** The session closed, whoever closed it. */

@@ -281,6 +281,84 @@ class OutboundQueueTest {
 	}
 
 	@Test
+	void aFloodOfHeartbeatsLeavesAtMostOneWaitingAheadOfTheDataAndCountsItsBytes() {
+		OutboundQueue queue = queue(1000, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		queue.offerAndForget(OutboundMessage.unobservedText("data1"));
+		queue.offerAndForget(OutboundMessage.unobservedText("data2"));
+		// A peer pinging as fast as it can while the socket is stuck on data1.
+		for (int i = 0; i < 100_000; i++) {
+			assertThat(queue.offerHeartbeat(OutboundMessage.unobservedText("pong"))).isTrue();
+		}
+		assertThat(queue.queuedMessages()).isEqualTo(3);
+		assertThat(queue.bufferedBytes()).isEqualTo(5 + 5 + 4);
+		this.writer.completeNext();
+		// The waiting answer jumps the queued data; one more may wait while it is written.
+		assertThat(this.writer.written()).containsExactly("data1", "pong");
+		for (int i = 0; i < 100_000; i++) {
+			queue.offerHeartbeat(OutboundMessage.unobservedText("pong"));
+		}
+		assertThat(queue.queuedMessages()).isEqualTo(3);
+		assertThat(queue.bufferedBytes()).isEqualTo(4 + 4 + 5);
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("data1", "pong", "pong", "data2");
+		assertThat(queue.bufferedBytes()).isZero();
+		assertThat(this.undelivered).isEmpty();
+	}
+
+	@Test
+	void aHeartbeatThatDoesNotFitMeetsTheOverflowPolicyLikeData() {
+		OutboundQueue closing = queue(10, OverflowPolicy.CLOSE);
+		closing.offerAndForget(OutboundMessage.unobservedText("12345678"));
+		assertThat(closing.offerHeartbeat(OutboundMessage.unobservedText("pong"))).isFalse();
+		assertThat(closing.bufferedBytes()).isEqualTo(8);
+		assertThat(this.overflowCloses).hasValue(1);
+		OutboundQueue rejecting = queue(10, OverflowPolicy.REJECT);
+		rejecting.offerAndForget(OutboundMessage.unobservedText("12345678"));
+		assertThat(rejecting.offerHeartbeat(OutboundMessage.unobservedText("pong"))).isFalse();
+		assertThat(this.overflowCloses).hasValue(1);
+		// Under BLOCK it does not wait (the caller reads the socket or runs the timers): refused at once.
+		OutboundQueue blocking = queue(10, OverflowPolicy.BLOCK, Duration.ofMinutes(5));
+		blocking.offerAndForget(OutboundMessage.unobservedText("12345678"));
+		assertThat(blocking.offerHeartbeat(OutboundMessage.unobservedText("pong"))).isFalse();
+		assertThat(this.undelivered).containsExactly(SendFailure.BUFFER_FULL, SendFailure.BUFFER_FULL,
+				SendFailure.BUFFER_FULL);
+		this.undelivered.clear();
+		OutboundQueue dropping = queue(10, OverflowPolicy.DROP_OLDEST);
+		dropping.attach(this.writer);
+		dropping.offerAndForget(OutboundMessage.unobservedText("aaaa"));
+		dropping.offerAndForget(OutboundMessage.unobservedText("bbbb"));
+		assertThat(dropping.offerHeartbeat(OutboundMessage.unobservedText("pong"))).isTrue();
+		assertThat(this.undelivered).containsExactly(SendFailure.DROPPED_OLDEST);
+		// Data offered now has to fit beside the waiting heartbeat too.
+		assertThat(dropping.offerAndForget(OutboundMessage.unobservedText("cccc"))).isFalse();
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("aaaa", "pong");
+	}
+
+	@Test
+	void aWaitingHeartbeatFailsOnCloseAndIsWaitedForByWhenDrained() {
+		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
+		queue.attach(this.writer);
+		queue.offerAndForget(OutboundMessage.unobservedText("data"));
+		queue.offerHeartbeat(OutboundMessage.unobservedText("pong"));
+		CompletableFuture<Void> drained = queue.whenDrained();
+		this.writer.completeNext();
+		assertThat(drained).isNotDone();
+		this.writer.completeNext();
+		assertThat(drained).succeedsWithin(Duration.ofSeconds(5));
+		this.writer.written().clear();
+		HeldWriter stuck = new HeldWriter();
+		queue.attach(stuck);
+		queue.offerAndForget(OutboundMessage.unobservedText("data"));
+		queue.offerHeartbeat(OutboundMessage.unobservedText("pong"));
+		queue.close(SendFailure.CLOSED);
+		assertThat(this.undelivered).containsExactly(SendFailure.CLOSED);
+		assertThat(queue.offerHeartbeat(OutboundMessage.unobservedText("pong"))).isFalse();
+		assertThat(queue.bufferedBytes()).as("only the write in progress").isEqualTo(4);
+	}
+
+	@Test
 	void detachHoldsQueuedMessagesForTheNextWriterWhenAsked() {
 		OutboundQueue queue = queue(100, OverflowPolicy.REJECT);
 		queue.attach(this.writer);

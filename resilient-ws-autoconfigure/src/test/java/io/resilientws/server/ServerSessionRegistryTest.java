@@ -5,20 +5,27 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.WebSocketHandshakeException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 
+import io.resilientws.testsupport.NonReadingClient;
 import io.resilientws.testsupport.RawClient;
 import io.resilientws.testsupport.TcpProxy;
 import io.resilientws.testsupport.TestWebSocketServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+
+import org.springframework.web.socket.PingMessage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatExceptionOfType;
@@ -269,6 +276,86 @@ class ServerSessionRegistryTest {
 		browserLike.send("after");
 		await().atMost(WAIT).until(() -> browserLike.messages.contains("after"));
 		assertThat(this.server.received()).containsExactly("after");
+	}
+
+	@Test
+	void aClientFloodingAppPingsWithoutReadingHoldsOneAnswerAtATimeAndIsCutAsASlowConsumer() {
+		start("resilient-ws.server.send.buffer-limit=16KB", "resilient-ws.server.send.time-limit=2s",
+				"resilient-ws.server.heartbeat.enabled=false");
+		RawClient bystander = client(this.server.url());
+		await().atMost(WAIT).until(() -> this.registry.count() == 1);
+		String bystanderId = this.registry.sessions().iterator().next().getId();
+		NonReadingClient flooder = NonReadingClient.connect(this.server.port(), TestWebSocketServer.PATH);
+		this.resources.add(flooder);
+		await().atMost(WAIT).until(() -> this.registry.count() == 2);
+		ManagedSession flooded = this.registry.sessions()
+			.stream()
+			.filter((session) -> !session.getId().equals(bystanderId))
+			.findFirst()
+			.orElseThrow();
+		CompletableFuture<Long> flood = CompletableFuture
+			.supplyAsync(() -> flooder.flood("__rws_ping__", Duration.ofSeconds(30), 20_000_000));
+		AtomicLong maxBuffered = new AtomicLong();
+		// Its answers stall in the socket at once; the write stuck for the time limit gets it cut.
+		await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(5)).until(() -> {
+			maxBuffered.accumulateAndGet(flooded.bufferedAmount(), Math::max);
+			return !closedEvents().isEmpty();
+		});
+		assertThat(closedEvents()).singleElement()
+			.satisfies((closed) -> assertThat(closed.cause()).isEqualTo(CloseCause.SLOW_CONSUMER));
+		// The answer being written and at most one waiting behind it, far below the buffer limit.
+		assertThat(maxBuffered.get()).isLessThanOrEqualTo(2 * "__rws_pong__".length());
+		assertThat(flood).as("the flood ends: the server dropped the connection").succeedsWithin(WAIT);
+		bystander.send("unaffected");
+		await().atMost(WAIT).until(() -> bystander.messages.contains("unaffected"));
+	}
+
+	@Test
+	void pingFramesTheApplicationSendsToAStuckClientWaitOneAtATimeNotOneTaskEach() throws Exception {
+		start("resilient-ws.server.send.buffer-limit=32MB", "resilient-ws.server.send.time-limit=1m",
+				"resilient-ws.server.heartbeat.enabled=false");
+		NonReadingClient stuck = NonReadingClient.connect(this.server.port(), TestWebSocketServer.PATH);
+		this.resources.add(stuck);
+		await().atMost(WAIT).until(() -> this.registry.count() == 1);
+		ManagedSession session = this.registry.sessions().iterator().next();
+		// More than the kernel buffers hold for a client with a 4 KiB receive window: the socket stays full.
+		String payload = "d".repeat(64 * 1024);
+		for (int i = 0; i < 160; i++) {
+			assertThat(session.send(payload).isAccepted()).isTrue();
+		}
+		await().during(Duration.ofMillis(500)).atMost(WAIT).until(() -> session.bufferedAmount() > 0);
+		ThreadPoolExecutor pool = (ThreadPoolExecutor) this.registry.pool();
+		long tasksBefore = pool.getTaskCount();
+		// A handler echoing every ping of a client that pings hard and never reads.
+		for (int i = 0; i < 200; i++) {
+			session.sendMessage(new PingMessage(ByteBuffer.wrap(new byte[] { (byte) i })));
+		}
+		await().during(Duration.ofMillis(500))
+			.atMost(WAIT)
+			.untilAsserted(() -> assertThat(pool.getTaskCount() - tasksBefore).as("pool tasks for 200 pings")
+				.isLessThanOrEqualTo(1));
+	}
+
+	@Test
+	void appPingsCountTowardTheInboundRateAndAFloodOfThemGets1008() {
+		start("resilient-ws.server.inbound.rate.messages-per-second=10", "resilient-ws.server.inbound.rate.burst=5");
+		RawClient calm = client(this.server.url());
+		RawClient flood = client(this.server.url());
+		for (int i = 0; i < 50 && !flood.closeCode.isDone(); i++) {
+			try {
+				flood.send("__rws_ping__");
+			}
+			catch (CompletionException closedMeanwhile) {
+				break;
+			}
+		}
+		assertThat(flood.closeCode).succeedsWithin(WAIT).isEqualTo(1008);
+		await().atMost(WAIT).until(() -> closedEvents().size() == 1);
+		assertThat(closedEvents().get(0).cause()).isEqualTo(CloseCause.RATE_LIMITED);
+		// The burst was answered; the pings over the limit were not.
+		assertThat(flood.messages).contains("__rws_pong__").hasSizeLessThanOrEqualTo(7);
+		calm.send("hello");
+		await().atMost(WAIT).until(() -> calm.messages.contains("hello"));
 	}
 
 	@Test

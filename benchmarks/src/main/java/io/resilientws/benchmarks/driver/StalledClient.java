@@ -7,6 +7,7 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Base64;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -54,6 +55,42 @@ public final class StalledClient implements AutoCloseable {
 		catch (IOException ex) {
 			throw new IllegalStateException(ex);
 		}
+	}
+
+	/**
+	 * Writes {@code text} (at most 125 bytes) as masked text frames, back to back, until
+	 * {@code limit} has passed or the server drops the connection; never reads.
+	 * @return how many frames were written
+	 */
+	public long flood(String text, Duration limit) {
+		byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+		byte[] frame = new byte[6 + payload.length];
+		frame[0] = (byte) 0x81;
+		frame[1] = (byte) (0x80 | payload.length);
+		byte[] mask = { 0x5a, 0x3c, 0x71, 0x09 };
+		System.arraycopy(mask, 0, frame, 2, 4);
+		for (int i = 0; i < payload.length; i++) {
+			frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
+		}
+		// 8 KiB per write: the loop should cost the server, not this process.
+		int batch = 8192 / frame.length;
+		byte[] chunk = new byte[batch * frame.length];
+		for (int i = 0; i < batch; i++) {
+			System.arraycopy(frame, 0, chunk, i * frame.length, frame.length);
+		}
+		long deadline = System.nanoTime() + limit.toNanos();
+		long frames = 0;
+		try {
+			OutputStream out = this.socket.getOutputStream();
+			while (System.nanoTime() < deadline) {
+				out.write(chunk);
+				frames += batch;
+			}
+		}
+		catch (IOException dropped) {
+			// The server ended the session.
+		}
+		return frames;
 	}
 
 	@Override

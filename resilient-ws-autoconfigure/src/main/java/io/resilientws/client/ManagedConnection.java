@@ -628,10 +628,13 @@ public final class ManagedConnection {
 		}
 	}
 
-	/** Logs in callback order, outside the lock. */
+	/**
+	 * Logs in callback order, outside the lock. Control characters are escaped: messages carry text
+	 * from the peer (its close reason) and from the transport, which must not start forged log lines.
+	 */
 	private void log(String message) {
 		if (logger.isInfoEnabled()) {
-			this.callbacks.execute(() -> logger.info("Connection '" + this.name + "' " + message));
+			this.callbacks.execute(() -> logger.info(SafeText.escape("Connection '" + this.name + "' " + message)));
 		}
 	}
 

@@ -582,7 +582,7 @@ public final class ManagedConnection {
 			if (attemptGeneration != this.generation) {
 				return;
 			}
-			String reason = "connection lost: " + failure;
+			String reason = HandshakeFailures.describeLoss(failure);
 			if (this.state == ConnectionState.OPEN) {
 				dispatch((h) -> h.onError(this, failure));
 				if (failure instanceof ProtocolException) {
@@ -590,7 +590,8 @@ public final class ManagedConnection {
 					// 1010) and the JDK has already closed with 1002. Like a 1002 from the peer, that would
 					// only happen again: report 1002 so the policy decides, instead of a reconnecting 1006.
 					Throwable cause = (failure.getCause() != null) ? failure.getCause() : failure;
-					lost(PROTOCOL_ERROR, "protocol error: " + cause.getMessage(), CloseInitiator.ABNORMAL, false, null);
+					lost(PROTOCOL_ERROR, HandshakeFailures.describeProtocolError(cause), CloseInitiator.ABNORMAL, false,
+							null);
 				}
 				else {
 					lost(CloseEvent.ABNORMAL_CLOSURE, reason, CloseInitiator.ABNORMAL, false, null);

@@ -12,9 +12,11 @@ import io.resilientws.client.ManagedConnection;
 import io.resilientws.send.OverflowPolicy;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -78,6 +80,18 @@ class ResilientWsClientAutoConfigurationTest {
 	void runWhenUserDefinesASchedulerUsesIt() {
 		this.runner.withUserConfiguration(OwnScheduler.class)
 			.run((context) -> assertThat(context.getBean(ResilientWsScheduler.class)).isSameAs(OwnScheduler.SCHEDULER));
+	}
+
+	@Test
+	void runWithActuatorProvidesTheSanitizingFunction() {
+		this.runner.run((context) -> assertThat(context).hasSingleBean(SanitizingFunction.class));
+	}
+
+	@Test
+	void runWithoutActuatorBacksOffFromTheSanitizingFunction() {
+		this.runner.withClassLoader(new FilteredClassLoader(SanitizingFunction.class))
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean(ClientPropertiesSanitizingFunction.class));
 	}
 
 	@Test

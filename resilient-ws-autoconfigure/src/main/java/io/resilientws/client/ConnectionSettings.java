@@ -1,6 +1,7 @@
 package io.resilientws.client;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -170,6 +171,9 @@ public final class ConnectionSettings {
 
 		private @Nullable URI url;
 
+		/** Whether the URL was given as text that is no valid URI. */
+		private boolean urlInvalid;
+
 		private List<String> subprotocols = new ArrayList<>();
 
 		private Map<String, String> headers = new LinkedHashMap<>();
@@ -235,11 +239,20 @@ public final class ConnectionSettings {
 
 		public Builder url(URI url) {
 			this.url = url;
+			this.urlInvalid = false;
 			return this;
 		}
 
+		/** A URL that is no valid URI is reported by {@link #build()}, without its text (it may hold a credential). */
 		public Builder url(String url) {
-			return url(URI.create(url));
+			try {
+				return url(new URI(url));
+			}
+			catch (URISyntaxException ex) {
+				this.url = null;
+				this.urlInvalid = true;
+				return this;
+			}
 		}
 
 		public Builder subprotocols(List<String> subprotocols) {
@@ -400,6 +413,7 @@ public final class ConnectionSettings {
 		 * @throws InvalidConfigurationException naming the first invalid setting
 		 */
 		public ConnectionSettings build() {
+			checkUrlSyntax();
 			URI target = this.url;
 			if (target == null) {
 				throw new InvalidConfigurationException("url", null, "be set to a ws:// or wss:// URL");
@@ -410,11 +424,20 @@ public final class ConnectionSettings {
 
 		/** Validates every setting but the URL, for shared defaults that have none. */
 		public void validateWithoutUrl() {
+			checkUrlSyntax();
 			if (this.url != null) {
 				validate(this.url);
 			}
 			else {
 				validateAllButUrl();
+			}
+		}
+
+		private void checkUrlSyntax() {
+			if (this.urlInvalid) {
+				throw InvalidConfigurationException.hiddenValue("url",
+						"be a valid URL, such as wss://example.com/path (spaces and other special characters must be "
+								+ "percent-encoded)");
 			}
 		}
 

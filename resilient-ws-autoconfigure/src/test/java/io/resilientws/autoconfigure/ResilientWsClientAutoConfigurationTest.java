@@ -217,6 +217,12 @@ class ResilientWsClientAutoConfigurationTest {
 	}
 
 	@Test
+	void runWithAMalformedUrlNeverShowsIt() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=wss://example.com/feed?token=s3cr3t value",
+				"resilient-ws.client.connections.ticker.url", "s3cr3t", "be a valid URL");
+	}
+
+	@Test
 	void runWithAnSslBundleOnAPlainUrlNeverShowsTheUrlsQuery() {
 		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=ws://example.com/feed?token=s3cr3t",
 				"resilient-ws.client.connections.ticker.ssl-bundle", "s3cr3t", "only be set for wss://",

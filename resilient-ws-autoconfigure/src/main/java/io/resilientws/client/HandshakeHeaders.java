@@ -58,7 +58,8 @@ final class HandshakeHeaders {
 
 	/** The property below the connection that sets this header, in the syntax a properties file needs. */
 	private static String property(String name) {
-		boolean plain = !name.isEmpty() && name.chars().allMatch((c) -> c < 128 && (Character.isLetterOrDigit(c) || c == '-'));
+		boolean plain = !name.isEmpty()
+				&& name.chars().allMatch((c) -> c < 128 && (Character.isLetterOrDigit(c) || c == '-'));
 		return plain ? "headers." + name : "headers.[" + SafeText.escape(name, 64) + "]";
 	}
 

@@ -58,9 +58,8 @@ public final class WebSocketHandlerMappingPostProcessor implements Instantiation
 		}
 		if (handler instanceof SockJsHttpRequestHandler sockJs) {
 			SockJsService service = sockJs.getSockJsService();
-			if (service instanceof TransportHandlingSockJsService transports
-					&& transports.getHandshakeInterceptors().stream().noneMatch(SessionAdmissionInterceptor.class::isInstance)) {
-				// One service may serve several paths: it is given admission and default origins once.
+			// One service may serve several paths: it is given admission and default origins once.
+			if (service instanceof TransportHandlingSockJsService transports && !hasAdmission(transports)) {
 				if (!defaultOrigins.isEmpty() && transports.getAllowedOrigins().isEmpty()
 						&& transports.getAllowedOriginPatterns().isEmpty()) {
 					transports.setAllowedOriginPatterns(defaultOrigins);
@@ -87,6 +86,10 @@ public final class WebSocketHandlerMappingPostProcessor implements Instantiation
 		}
 		chain.add(new SessionAdmissionInterceptor(sessions, sockJs));
 		return chain;
+	}
+
+	private static boolean hasAdmission(TransportHandlingSockJsService service) {
+		return service.getHandshakeInterceptors().stream().anyMatch(SessionAdmissionInterceptor.class::isInstance);
 	}
 
 	private static void applyDefaultOrigins(HandshakeInterceptor interceptor, List<String> defaults) {

@@ -13,10 +13,16 @@ class InvalidConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Invali
 
 	@Override
 	protected FailureAnalysis analyze(Throwable rootFailure, InvalidConfigurationException cause) {
-		String description = (cause.getValue() != null)
-				? "The resilient-ws property '" + cause.getProperty() + "' has the invalid value '" + cause.getValue()
-						+ "'."
-				: "The resilient-ws property '" + cause.getProperty() + "' is not set.";
+		String description = "The resilient-ws property '" + cause.getProperty() + "' ";
+		if (cause.isValueHidden()) {
+			description += "has an invalid value (not shown: it may be a credential).";
+		}
+		else if (cause.getValue() != null) {
+			description += "has the invalid value '" + cause.getValue() + "'.";
+		}
+		else {
+			description += "is not set.";
+		}
 		String action = "Update your application's configuration: '" + cause.getProperty() + "' must "
 				+ cause.getRequirement() + ".";
 		return new FailureAnalysis(description, action, cause);

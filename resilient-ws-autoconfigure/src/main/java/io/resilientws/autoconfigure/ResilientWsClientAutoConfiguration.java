@@ -8,12 +8,14 @@ import io.resilientws.client.ConnectionSettingsCustomizer;
 import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
 
 /**
  * Managed client connections declared under {@code resilient-ws.client}. Every setting is validated
@@ -48,6 +50,18 @@ public final class ResilientWsClientAutoConfiguration {
 			ListableBeanFactory beanFactory, ObjectProvider<ConnectionSettingsCustomizer> customizers) {
 		return new ConfiguredConnectionsRegistrar(registry, properties, sslBundles, beanFactory,
 				customizers.orderedStream().toList());
+	}
+
+	/** Masks handshake headers and redacts URLs in the configprops and env endpoints. */
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.boot.actuate.endpoint.SanitizingFunction")
+	static class SanitizingConfiguration {
+
+		@Bean
+		ClientPropertiesSanitizingFunction resilientWsClientPropertiesSanitizingFunction() {
+			return new ClientPropertiesSanitizingFunction();
+		}
+
 	}
 
 }

@@ -1,6 +1,5 @@
 package io.resilientws.autoconfigure;
 
-import java.net.URI;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -63,7 +62,7 @@ public class ResilientWsClientProperties {
 	public static class Connection {
 
 		/** URL to connect to: ws://host:port/path or wss://... Required. */
-		private @Nullable URI url;
+		private @Nullable String url;
 
 		/** Subprotocols offered in the handshake, most preferred first. */
 		private @Nullable List<String> subprotocols;
@@ -112,11 +111,13 @@ public class ResilientWsClientProperties {
 			this.inbound.applyTo(builder);
 		}
 
-		public @Nullable URI getUrl() {
+		// A String rather than a URI: a value that is no valid URI is reported by ConnectionSettings,
+		// which names the property without printing the value (a binding failure would print it).
+		public @Nullable String getUrl() {
 			return this.url;
 		}
 
-		public void setUrl(@Nullable URI url) {
+		public void setUrl(@Nullable String url) {
 			this.url = url;
 		}
 

@@ -57,10 +57,14 @@ final class CallbackDispatcher {
 		this.serial.execute(() -> this.events.accept(event));
 	}
 
+	/**
+	 * Logs in callback order. Control characters are escaped: messages carry text from the peer (its
+	 * close reason) and from the transport, which must not start forged log lines.
+	 */
 	void log(String message) {
 		if (logger.isInfoEnabled()) {
 			String name = this.connection.name();
-			this.serial.execute(() -> logger.info("Connection '" + name + "' " + message));
+			this.serial.execute(() -> logger.info(SafeText.escape("Connection '" + name + "' " + message)));
 		}
 	}
 

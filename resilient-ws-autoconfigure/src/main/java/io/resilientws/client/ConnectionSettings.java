@@ -1,6 +1,7 @@
 package io.resilientws.client;
 
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -82,12 +83,36 @@ public final class ConnectionSettings {
 	 * The URL without user info and query string, safe to log or show: both often carry credentials.
 	 */
 	public String redactedUrl() {
-		StringBuilder safe = new StringBuilder().append(this.url.getScheme()).append("://").append(this.url.getHost());
-		if (this.url.getPort() != -1) {
-			safe.append(':').append(this.url.getPort());
+		return redact(this.url);
+	}
+
+	/**
+	 * {@code url} without user info, query string and fragment, for any URI (also one that is not a
+	 * valid WebSocket URL, for error messages). An authority that names no host is left out entirely,
+	 * as is the body of an opaque URI: either may hold a credential that could not be separated.
+	 */
+	public static String redact(URI url) {
+		StringBuilder safe = new StringBuilder();
+		if (url.getScheme() != null) {
+			safe.append(url.getScheme()).append(':');
 		}
-		if (this.url.getRawPath() != null) {
-			safe.append(this.url.getRawPath());
+		if (url.isOpaque()) {
+			return safe.append("...").toString();
+		}
+		if (url.getHost() != null) {
+			safe.append("//").append(url.getHost());
+			if (url.getPort() != -1) {
+				safe.append(':').append(url.getPort());
+			}
+		}
+		else if (url.getRawAuthority() != null) {
+			safe.append("//...");
+		}
+		else if (url.getScheme() != null) {
+			safe.append("//");
+		}
+		if (url.getRawPath() != null) {
+			safe.append(url.getRawPath());
 		}
 		return safe.toString();
 	}
@@ -97,7 +122,11 @@ public final class ConnectionSettings {
 		return this.subprotocols;
 	}
 
-	/** Extra handshake headers. Never shown in any output: they often carry credentials. */
+	/**
+	 * Extra handshake headers, checked as the JDK's HTTP client would check them (no control
+	 * characters in values, no header the handshake sets itself). Never shown in any output: they
+	 * often carry credentials.
+	 */
 	public Map<String, String> headers() {
 		return this.headers;
 	}
@@ -152,6 +181,9 @@ public final class ConnectionSettings {
 	public static final class Builder {
 
 		private @Nullable URI url;
+
+		/** Whether the URL was given as text that is no valid URI. */
+		private boolean urlInvalid;
 
 		private List<String> subprotocols = new ArrayList<>();
 
@@ -220,11 +252,20 @@ public final class ConnectionSettings {
 
 		public Builder url(URI url) {
 			this.url = url;
+			this.urlInvalid = false;
 			return this;
 		}
 
+		/** A URL that is no valid URI is reported by {@link #build()}, without its text (it may hold a credential). */
 		public Builder url(String url) {
-			return url(URI.create(url));
+			try {
+				return url(new URI(url));
+			}
+			catch (URISyntaxException ex) {
+				this.url = null;
+				this.urlInvalid = true;
+				return this;
+			}
 		}
 
 		public Builder subprotocols(List<String> subprotocols) {
@@ -391,6 +432,7 @@ public final class ConnectionSettings {
 		 * @throws InvalidConfigurationException naming the first invalid setting
 		 */
 		public ConnectionSettings build() {
+			checkUrlSyntax();
 			URI target = this.url;
 			if (target == null) {
 				throw new InvalidConfigurationException("url", null, "be set to a ws:// or wss:// URL");
@@ -401,6 +443,7 @@ public final class ConnectionSettings {
 
 		/** Validates every setting but the URL, for shared defaults that have none. */
 		public void validateWithoutUrl() {
+			checkUrlSyntax();
 			if (this.url != null) {
 				validate(this.url);
 			}
@@ -409,23 +452,32 @@ public final class ConnectionSettings {
 			}
 		}
 
+		private void checkUrlSyntax() {
+			if (this.urlInvalid) {
+				throw InvalidConfigurationException.hiddenValue("url",
+						"be a valid URL, such as wss://example.com/path (spaces and other special characters must be "
+								+ "percent-encoded)");
+			}
+		}
+
 		private void validate(URI target) {
 			String scheme = (target.getScheme() != null) ? target.getScheme().toLowerCase() : "";
 			if (!scheme.equals("ws") && !scheme.equals("wss")) {
-				throw new InvalidConfigurationException("url", target,
+				throw new InvalidConfigurationException("url", redact(target),
 						"be a ws:// or wss:// URL (http:// and https:// are not WebSocket URLs: write ws:// or wss://)");
 			}
 			if (target.getHost() == null) {
-				throw new InvalidConfigurationException("url", target, "name a host, as in ws://example.com/path");
+				throw new InvalidConfigurationException("url", redact(target), "name a host, as in ws://example.com/path");
 			}
 			if (this.sslBundle != null && scheme.equals("ws")) {
 				throw new InvalidConfigurationException("ssl-bundle", this.sslBundle,
-						"only be set for wss:// URLs (the url is " + target + "): use wss:// or remove ssl-bundle");
+						"only be set for wss:// URLs (the url is " + redact(target) + "): use wss:// or remove ssl-bundle");
 			}
 			validateAllButUrl();
 		}
 
 		private void validateAllButUrl() {
+			HandshakeHeaders.validate(this.headers);
 			positive("connect-timeout", this.connectTimeout);
 			positive("close-timeout", this.closeTimeout);
 			positive("heartbeat.interval", this.heartbeatInterval);

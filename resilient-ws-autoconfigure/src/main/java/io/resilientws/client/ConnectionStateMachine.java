@@ -480,7 +480,7 @@ final class ConnectionStateMachine {
 			if (attemptGeneration != this.generation) {
 				return;
 			}
-			String reason = "connection lost: " + failure;
+			String reason = HandshakeFailures.describeLoss(failure);
 			if (this.state == ConnectionState.OPEN || this.state == ConnectionState.CONNECTING) {
 				this.generation++;
 				this.callbacks.handler((h) -> h.onError(this.connection, failure));
@@ -489,8 +489,8 @@ final class ConnectionStateMachine {
 					// 1010) and the JDK has already closed with 1002. Like a 1002 from the peer, that would
 					// only happen again: report 1002 so the policy decides, instead of a reconnecting 1006.
 					Throwable cause = (failure.getCause() != null) ? failure.getCause() : failure;
-					lost(PROTOCOL_ERROR, "protocol error: " + cause.getMessage(), CloseInitiator.ABNORMAL, false, null,
-							after);
+					lost(PROTOCOL_ERROR, HandshakeFailures.describeProtocolError(cause), CloseInitiator.ABNORMAL, false,
+							null, after);
 				}
 				else {
 					lost(CloseEvent.ABNORMAL_CLOSURE, reason, CloseInitiator.ABNORMAL, false, null, after);

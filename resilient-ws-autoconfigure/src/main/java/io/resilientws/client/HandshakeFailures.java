@@ -10,28 +10,65 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.Optional;
 
+import javax.net.ssl.SSLException;
+
 import org.jspecify.annotations.Nullable;
 
 /**
- * Reads what a failed connect attempt says: a readable description, and the server's
- * {@code Retry-After} when it refused the handshake with 429 or 503.
+ * Reads what a failed connect attempt or a lost connection says: a short description for the close
+ * reason, and the server's {@code Retry-After} when it refused the handshake with 429 or 503.
+ * <p>
+ * The description is what the log, {@code lastClose} on the actuator endpoint and health show, so it
+ * is a fixed vocabulary, never the transport's text as is: the JDK's connect-time messages quote the
+ * request's header values (often credentials) and the bytes of the response (chosen by whoever
+ * answered). A connect failure is named by its kind and exception class only; a loss of an open
+ * connection keeps the exception's message, escaped and cut short, because there it comes from the
+ * socket or the JDK's frame parser, not from the request. The whole exception still reaches
+ * {@link ConnectionHandler#onError}.
  */
 final class HandshakeFailures {
+
+	/** Longest exception message kept in the description of a lost connection. */
+	private static final int MAX_MESSAGE = 100;
 
 	private HandshakeFailures() {
 	}
 
+	/**
+	 * One of "handshake refused with HTTP &lt;status&gt;", "connect timed out", "TLS handshake failed:
+	 * &lt;exception class&gt;" or "connect failed: &lt;exception class&gt;".
+	 */
 	static String describe(Throwable failure) {
-		Throwable cause = rootOf(failure);
 		HttpResponse<?> response = response(failure);
 		if (response != null) {
 			return "handshake refused with HTTP " + response.statusCode();
 		}
-		if (cause instanceof HttpTimeoutException) {
+		if (find(failure, HttpTimeoutException.class) != null) {
 			return "connect timed out";
 		}
-		return "connect failed: " + cause.getClass().getSimpleName()
-				+ ((cause.getMessage() != null) ? ": " + cause.getMessage() : "");
+		SSLException tls = find(failure, SSLException.class);
+		if (tls != null) {
+			return "TLS handshake failed: " + tls.getClass().getSimpleName();
+		}
+		return "connect failed: " + rootOf(failure).getClass().getSimpleName();
+	}
+
+	/** "connection lost: &lt;exception class&gt;[: &lt;message, escaped and cut short&gt;]". */
+	static String describeLoss(Throwable failure) {
+		return "connection lost: " + safeSummary(failure);
+	}
+
+	/** "protocol error: &lt;message, escaped and cut short&gt;" (the JDK's message says which rule the peer broke). */
+	static String describeProtocolError(Throwable failure) {
+		String message = failure.getMessage();
+		return "protocol error: " + ((message != null) ? SafeText.escape(message, MAX_MESSAGE)
+				: failure.getClass().getSimpleName());
+	}
+
+	private static String safeSummary(Throwable failure) {
+		String message = failure.getMessage();
+		return failure.getClass().getSimpleName()
+				+ ((message != null) ? ": " + SafeText.escape(message, MAX_MESSAGE) : "");
 	}
 
 	/** The delay the server asked for, if it refused with 429 or 503 and a valid Retry-After. */
@@ -65,6 +102,15 @@ final class HandshakeFailures {
 		for (Throwable t = failure; t != null; t = t.getCause()) {
 			if (t instanceof WebSocketHandshakeException handshake) {
 				return handshake.getResponse();
+			}
+		}
+		return null;
+	}
+
+	private static <T extends Throwable> @Nullable T find(Throwable failure, Class<T> type) {
+		for (Throwable t = failure; t != null; t = (t.getCause() != t) ? t.getCause() : null) {
+			if (type.isInstance(t)) {
+				return type.cast(t);
 			}
 		}
 		return null;

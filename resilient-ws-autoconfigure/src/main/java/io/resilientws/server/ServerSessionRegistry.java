@@ -172,15 +172,16 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	// ---- admission (called by SessionAdmissionInterceptor) ----
 
-	/** Takes a place for a handshake; returns why it is refused, or null. */
+	/** Takes a place for a handshake; returns why it is refused (one word), or null. */
 	@Nullable String admit(@Nullable String principal) {
+		// Said to the refused client: what kind of refusal, never the limits.
 		if (this.draining) {
-			return "shutting down";
+			return "shutting-down";
 		}
 		int max = this.settings.maxSessions();
 		if (max > 0 && this.admitted.incrementAndGet() > max) {
 			this.admitted.decrementAndGet();
-			return "max-sessions (" + max + ") reached";
+			return "capacity";
 		}
 		else if (max <= 0) {
 			this.admitted.incrementAndGet();
@@ -191,7 +192,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			if (count.incrementAndGet() > perPrincipal) {
 				count.decrementAndGet();
 				this.admitted.decrementAndGet();
-				return "max-sessions-per-principal (" + perPrincipal + ") reached";
+				return "principal-limit";
 			}
 		}
 		return null;
@@ -223,8 +224,9 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	@Nullable ManagedSession closed(WebSocketSession session, CloseStatus status) {
 		ManagedSession managed = this.sessions.remove(session.getId());
-		if (SessionAdmissionInterceptor.wasAdmitted(session.getAttributes())) {
-			release(SessionAdmissionInterceptor.admittedPrincipal(session.getAttributes()));
+		SessionAdmissionInterceptor.Place place = SessionAdmissionInterceptor.claim(session.getAttributes());
+		if (place != null) {
+			release(place.principal());
 		}
 		if (managed != null) {
 			this.statistics.get(managed.endpoint()).open.decrementAndGet();

@@ -2,12 +2,14 @@ package io.resilientws.server;
 
 import java.security.Principal;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.http.HttpStatus;
 import org.springframework.http.server.ServerHttpRequest;
 import org.springframework.http.server.ServerHttpResponse;
+import org.springframework.http.server.ServletServerHttpRequest;
 import org.springframework.http.server.ServletServerHttpResponse;
 import org.springframework.web.socket.WebSocketHandler;
 import org.springframework.web.socket.server.HandshakeInterceptor;
@@ -15,22 +17,31 @@ import org.springframework.web.socket.server.HandshakeInterceptor;
 /**
  * Refuses an upgrade with 503 and {@code Retry-After} when the registry is full (in all, or for this
  * user) or draining for shutdown — before the connection is accepted, so that a client is never
- * accepted and then dropped.
+ * accepted and then dropped. The {@code X-Resilient-Ws-Refused} header says which, in one word
+ * ({@code capacity}, {@code principal-limit} or {@code shutting-down}), never the configured limits.
+ * <p>
+ * It is the last interceptor of an endpoint, so that only a handshake every other interceptor (the
+ * origin check included) accepted takes a place: a cross-origin or unauthenticated request can
+ * neither use up capacity nor learn whether there is any.
  * <p>
  * An admitted handshake holds a place until its session closes; a handshake that fails after this
- * interceptor (another interceptor refuses, the origin is wrong) gives its place back.
+ * interceptor gives its place back. For a SockJS endpoint the "handshake" is the request that creates
+ * a SockJS session, over any transport: an HTTP transport answers 200 rather than 101, so there the
+ * place is given back only if the request failed. Either way a place is given back once only.
  */
 final class SessionAdmissionInterceptor implements HandshakeInterceptor {
 
-	/** Marks an admitted handshake in the attributes that become the session's. */
-	static final String ADMITTED_PRINCIPAL = SessionAdmissionInterceptor.class.getName() + ".principal";
-
-	private static final String NO_PRINCIPAL = "";
+	/** The admitted handshake's place, in the attributes that become the session's (and in the request's). */
+	static final String PLACE = SessionAdmissionInterceptor.class.getName() + ".place";
 
 	private final ServerSessionRegistry registry;
 
-	SessionAdmissionInterceptor(ServerSessionRegistry registry) {
+	private final boolean sockJs;
+
+	/** @param sockJs whether this admits SockJS sessions (any transport) rather than WebSocket upgrades */
+	SessionAdmissionInterceptor(ServerSessionRegistry registry, boolean sockJs) {
 		this.registry = registry;
+		this.sockJs = sockJs;
 	}
 
 	@Override
@@ -45,34 +56,75 @@ final class SessionAdmissionInterceptor implements HandshakeInterceptor {
 			response.getHeaders().set("X-Resilient-Ws-Refused", refusal);
 			return false;
 		}
-		attributes.put(ADMITTED_PRINCIPAL, (principal != null) ? principal : NO_PRINCIPAL);
+		Place place = new Place(principal);
+		attributes.put(PLACE, place);
+		if (request instanceof ServletServerHttpRequest servlet) {
+			// The session's attributes are a copy of these; afterHandshake finds the place through the request.
+			servlet.getServletRequest().setAttribute(PLACE, place);
+		}
 		return true;
 	}
 
 	@Override
 	public void afterHandshake(ServerHttpRequest request, ServerHttpResponse response, WebSocketHandler wsHandler,
 			@Nullable Exception exception) {
-		boolean upgraded = exception == null && (!(response instanceof ServletServerHttpResponse servlet)
-				|| servlet.getServletResponse().getStatus() == HttpStatus.SWITCHING_PROTOCOLS.value());
-		if (!upgraded) {
+		if (succeeded(response, exception)) {
+			return;
+		}
+		Place place = (request instanceof ServletServerHttpRequest servlet)
+				? (Place) servlet.getServletRequest().getAttribute(PLACE) : null;
+		if (place == null) {
 			this.registry.release(principalName(request.getPrincipal()));
 		}
-	}
-
-	static @Nullable String admittedPrincipal(Map<String, Object> attributes) {
-		Object principal = attributes.get(ADMITTED_PRINCIPAL);
-		if (principal == null) {
-			return null;
+		else if (place.claim()) {
+			this.registry.release(place.principal);
 		}
-		return NO_PRINCIPAL.equals(principal) ? null : (String) principal;
 	}
 
-	static boolean wasAdmitted(Map<String, Object> attributes) {
-		return attributes.containsKey(ADMITTED_PRINCIPAL);
+	private boolean succeeded(ServerHttpResponse response, @Nullable Exception exception) {
+		if (exception != null) {
+			return false;
+		}
+		if (!(response instanceof ServletServerHttpResponse servlet)) {
+			return true;
+		}
+		int status = servlet.getServletResponse().getStatus();
+		return this.sockJs ? status < 400 : status == HttpStatus.SWITCHING_PROTOCOLS.value();
+	}
+
+	/**
+	 * The place of an admitted session, if this call is the first to claim it back (a session's close
+	 * and a failed handshake may both try).
+	 */
+	static @Nullable Place claim(Map<String, Object> attributes) {
+		Object place = attributes.get(PLACE);
+		return (place instanceof Place admitted && admitted.claim()) ? admitted : null;
 	}
 
 	private static @Nullable String principalName(@Nullable Principal principal) {
 		return (principal != null) ? principal.getName() : null;
+	}
+
+	/** One admitted handshake's place in the registry, given back at most once. */
+	static final class Place {
+
+		private final @Nullable String principal;
+
+		private final AtomicBoolean held = new AtomicBoolean(true);
+
+		private Place(@Nullable String principal) {
+			this.principal = principal;
+		}
+
+		/** The principal the place counts against, null for an anonymous session. */
+		@Nullable String principal() {
+			return this.principal;
+		}
+
+		private boolean claim() {
+			return this.held.compareAndSet(true, false);
+		}
+
 	}
 
 }

@@ -1,6 +1,7 @@
 package io.resilientws.autoconfigure;
 
 import java.time.Duration;
+import java.util.Map;
 
 import io.resilientws.InvalidConfigurationException;
 import io.resilientws.ResilientWsScheduler;
@@ -12,12 +13,15 @@ import io.resilientws.client.ManagedConnection;
 import io.resilientws.send.OverflowPolicy;
 import org.junit.jupiter.api.Test;
 
+import org.springframework.boot.actuate.endpoint.SanitizingFunction;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.autoconfigure.ssl.SslAutoConfiguration;
 import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.boot.test.context.FilteredClassLoader;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.MapPropertySource;
 import org.springframework.scheduling.TaskScheduler;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -130,6 +134,18 @@ class ResilientWsClientAutoConfigurationTest {
 	}
 
 	@Test
+	void runWithActuatorProvidesTheSanitizingFunction() {
+		this.runner.run((context) -> assertThat(context).hasSingleBean(SanitizingFunction.class));
+	}
+
+	@Test
+	void runWithoutActuatorBacksOffFromTheSanitizingFunction() {
+		this.runner.withClassLoader(new FilteredClassLoader(SanitizingFunction.class))
+			.run((context) -> assertThat(context).hasNotFailed()
+				.doesNotHaveBean(ClientPropertiesSanitizingFunction.class));
+	}
+
+	@Test
 	void runWithHttpUrlFails() {
 		assertFailure("resilient-ws.client.connections.ticker.url=http://localhost:8080/ticker",
 				"resilient-ws.client.connections.ticker.url", "ws:// or wss://");
@@ -212,6 +228,65 @@ class ResilientWsClientAutoConfigurationTest {
 	}
 
 	@Test
+	void runWithAHeaderValueEndingInANewlineFailsNamingTheHeaderButNeverItsValue() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.headers.Authorization=Bearer s3cr3t-t0ken\n",
+				"resilient-ws.client.connections.ticker.headers.Authorization", "s3cr3t-t0ken", "control characters");
+	}
+
+	@Test
+	void runWithAControlCharacterInADefaultHeaderFailsNamingTheDefaultsProperty() {
+		assertSecretNeverShown("resilient-ws.client.defaults.headers.X-Api-Key=k3y\r\nX-Evil: 1",
+				"resilient-ws.client.defaults.headers.X-Api-Key", "k3y", "control characters");
+	}
+
+	@Test
+	void runWithAHeaderTheHandshakeOwnsFails() {
+		for (String header : new String[] { "Host", "Connection", "Upgrade", "Content-Length", "Expect",
+				"Sec-WebSocket-Key", "sec-websocket-protocol", "Sec-WebSocket-Extensions" }) {
+			assertSecretNeverShown("resilient-ws.client.connections.ticker.headers." + header + "=v4lue",
+					"resilient-ws.client.connections.ticker.headers." + header, "v4lue", "not be set");
+		}
+	}
+
+	@Test
+	void runWithAnInvalidHeaderNameFails() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.headers.[X Api]=v4lue",
+				"resilient-ws.client.connections.ticker.headers.[X Api]", "v4lue", "token");
+	}
+
+	@Test
+	void runWithAValidHeaderStarts() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker",
+					"resilient-ws.client.connections.ticker.headers.Authorization=Bearer a.b-c_d~e+f/g= \t!#$%&'*",
+					"resilient-ws.client.connections.ticker.headers.Origin=https://example.com")
+			.run((context) -> assertThat(context).hasNotFailed());
+	}
+
+	@Test
+	void runWithAnInvalidUrlNeverShowsItsUserInfoOrQuery() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=https://user:pa55word@example.com/feed?token=s3cr3t",
+				"resilient-ws.client.connections.ticker.url", "pa55word", "ws:// or wss://");
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=https://user:pa55word@example.com/feed?token=s3cr3t",
+				"resilient-ws.client.connections.ticker.url", "s3cr3t", "ws:// or wss://");
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=ws:///feed?token=s3cr3t",
+				"resilient-ws.client.connections.ticker.url", "s3cr3t", "name a host");
+	}
+
+	@Test
+	void runWithAMalformedUrlNeverShowsIt() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=wss://example.com/feed?token=s3cr3t value",
+				"resilient-ws.client.connections.ticker.url", "s3cr3t", "be a valid URL");
+	}
+
+	@Test
+	void runWithAnSslBundleOnAPlainUrlNeverShowsTheUrlsQuery() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=ws://example.com/feed?token=s3cr3t",
+				"resilient-ws.client.connections.ticker.ssl-bundle", "s3cr3t", "only be set for wss://",
+				"resilient-ws.client.connections.ticker.ssl-bundle=nope");
+	}
+
+	@Test
 	void runWithoutAnyHandlerFails() {
 		this.runner.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
 			.run((context) -> assertThat(analysisOf(context.getStartupFailure()).getAction())
@@ -254,6 +329,32 @@ class ResilientWsClientAutoConfigurationTest {
 				assertThat(analysis.getDescription()).contains("'" + expectedProperty + "'");
 				assertThat(analysis.getAction()).contains("'" + expectedProperty + "' must")
 					.contains(expectedRequirement);
+			});
+	}
+
+	/**
+	 * Startup fails naming the property and the requirement, and the secret appears nowhere: not in
+	 * the failure analysis, not in any message of the cause chain. {@code property} is added as it is
+	 * (name=value, the value not trimmed), ahead of every other property source.
+	 */
+	private void assertSecretNeverShown(String property, String expectedProperty, String secret,
+			String expectedRequirement, String... moreProperties) {
+		String[] pair = property.split("=", 2);
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker")
+			.withPropertyValues(moreProperties)
+			.withInitializer((context) -> context.getEnvironment()
+				.getPropertySources()
+				.addFirst(new MapPropertySource("raw", Map.of(pair[0], pair[1]))))
+			.run((context) -> {
+				FailureAnalysis analysis = analysisOf(context.getStartupFailure());
+				assertThat(analysis.getDescription()).contains("'" + expectedProperty + "'").doesNotContain(secret);
+				assertThat(analysis.getAction()).contains("'" + expectedProperty + "' must")
+					.contains(expectedRequirement)
+					.doesNotContain(secret);
+				for (Throwable t = context.getStartupFailure(); t != null; t = t.getCause()) {
+					assertThat(String.valueOf(t.getMessage())).doesNotContain(secret);
+				}
 			});
 	}
 

@@ -18,8 +18,12 @@ import io.resilientws.testsupport.RecordingHandler;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -199,6 +203,25 @@ class NodeWsServerTest {
 		assertThat(close.wasClean()).isFalse();
 		assertThat(close.willReconnect()).isTrue();
 		assertThat(connection.state()).isEqualTo(ConnectionState.OPEN);
+	}
+
+	/**
+	 * A peer's close reason is untrusted text: logged as is, a newline in it would start a forged log
+	 * line. The log escapes it; the application's handler still gets the reason exactly as sent.
+	 */
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void aCloseReasonFromThePeerIsLoggedWithItsControlCharactersEscaped(CapturedOutput output) {
+		this.peer = NodePeer.start();
+		open(UnaryOperator.identity());
+		String forged = "bye\nConnection 'node' open to ws://127.0.0.1/forged (attempt 1)\r\u202e";
+		assertThat(this.registry.get("node").send("close:4001:" + forged).isAccepted()).isTrue();
+		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
+		assertThat(this.handler.closes.get(0).reason()).isEqualTo(forged);
+		await().atMost(WAIT)
+			.untilAsserted(() -> assertThat(output.getOut()).contains("Connection 'node' closed (4001 bye\\nConnection "
+					+ "'node' open to ws://127.0.0.1/forged (attempt 1)\\r\\u202e, REMOTE); no reconnect"));
+		assertThat(output.getOut().lines()).noneMatch((line) -> line.contains("forged") && !line.contains("closed (4001"));
 	}
 
 	private ManagedConnection open(UnaryOperator<ConnectionSettings.Builder> customizer) {

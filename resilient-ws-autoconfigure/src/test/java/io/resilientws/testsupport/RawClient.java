@@ -45,7 +45,14 @@ public final class RawClient implements WebSocket.Listener, AutoCloseable {
 
 	/** Starts a connect and returns its future, for handshakes expected to fail. */
 	public static CompletableFuture<WebSocket> attempt(String url) {
-		return HTTP.newWebSocketBuilder().buildAsync(URI.create(url), new RawClient());
+		return attempt(url, Map.of());
+	}
+
+	/** Starts a connect with these handshake headers (such as {@code Origin}) and returns its future. */
+	public static CompletableFuture<WebSocket> attempt(String url, Map<String, String> headers) {
+		WebSocket.Builder builder = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(5));
+		headers.forEach(builder::header);
+		return builder.buildAsync(URI.create(url), new RawClient());
 	}
 
 	public void send(String text) {

@@ -24,9 +24,11 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.boot.context.annotation.ImportCandidates;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.server.ServerHttpRequest;
 import org.springframework.http.server.ServerHttpResponse;
+import org.springframework.util.StringUtils;
 import org.springframework.web.socket.BinaryMessage;
 import org.springframework.web.socket.CloseStatus;
 import org.springframework.web.socket.SubProtocolCapable;
@@ -60,6 +62,13 @@ public final class TestWebSocketServer implements AutoCloseable {
 
 	/** The path the handler is mapped to. */
 	public static final String PATH = "/ws";
+
+	/** The path the handler is also mapped to with SockJS, when {@link Builder#sockJs()} asks for it. */
+	public static final String SOCKJS_PATH = "/sockjs";
+
+	private static final String ALLOWED_ORIGINS = "test-server.allowed-origins";
+
+	private static final String SOCKJS = "test-server.sockjs";
 
 	/** The largest text or binary message the server accepts (Tomcat's default is 8 KiB). */
 	public static final int MAX_MESSAGE_SIZE = 1024 * 1024;
@@ -258,6 +267,19 @@ public final class TestWebSocketServer implements AutoCloseable {
 		}
 
 		/**
+		 * The origins the endpoints accept; none for Spring's same-origin check (or resilient-ws's
+		 * {@code allowed-origins}, which applies to endpoints that set none). Default {@code *}.
+		 */
+		public Builder allowedOrigins(String... origins) {
+			return property(ALLOWED_ORIGINS, String.join(",", origins));
+		}
+
+		/** Maps the handler at {@link #SOCKJS_PATH} with SockJS too (same origins as {@code /ws}). */
+		public Builder sockJs() {
+			return property(SOCKJS, "true");
+		}
+
+		/**
 		 * Whether resilient-ws's own auto-configurations apply to this server. Off by default, so the
 		 * server behaves like a plain Spring/Tomcat server.
 		 */
@@ -317,13 +339,26 @@ public final class TestWebSocketServer implements AutoCloseable {
 
 		private final ControllableHandler handler;
 
-		ServerApplication(ControllableHandler handler) {
+		private final String[] allowedOrigins;
+
+		private final boolean sockJs;
+
+		ServerApplication(ControllableHandler handler, Environment environment) {
 			this.handler = handler;
+			this.allowedOrigins = StringUtils
+				.commaDelimitedListToStringArray(environment.getProperty(ALLOWED_ORIGINS, "*"));
+			this.sockJs = environment.getProperty(SOCKJS, Boolean.class, false);
 		}
 
 		@Override
 		public void registerWebSocketHandlers(WebSocketHandlerRegistry registry) {
-			registry.addHandler(this.handler, PATH).addInterceptors(this.handler).setAllowedOrigins("*");
+			registry.addHandler(this.handler, PATH).addInterceptors(this.handler).setAllowedOrigins(this.allowedOrigins);
+			if (this.sockJs) {
+				registry.addHandler(this.handler, SOCKJS_PATH)
+					.addInterceptors(this.handler)
+					.setAllowedOrigins(this.allowedOrigins)
+					.withSockJS();
+			}
 		}
 
 		/**

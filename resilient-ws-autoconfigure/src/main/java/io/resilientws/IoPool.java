@@ -22,10 +22,20 @@ import org.springframework.core.task.VirtualThreadTaskExecutor;
  */
 public final class IoPool {
 
-	/** Platform threads per pool: twice the processors, at least 8. */
-	public static final int DEFAULT_THREADS = Math.max(8, 2 * Runtime.getRuntime().availableProcessors());
+	/**
+	 * Platform threads per pool: 64, or 8 per processor where that is more. Most of the pool's work
+	 * is short, but a ping or close frame to a stuck socket blocks its thread up to the blocking-send
+	 * timeout; the bound keeps a crowd of stuck peers from costing more than this many threads, and
+	 * idle threads end after a minute.
+	 */
+	public static final int DEFAULT_THREADS = Math.max(64, 8 * Runtime.getRuntime().availableProcessors());
 
 	private IoPool() {
+	}
+
+	/** The pool to use: virtual threads if {@code virtual}, else {@link #bounded} with the default size. */
+	public static ExecutorService create(String prefix, boolean virtual) {
+		return virtual ? virtual(prefix) : bounded(prefix, DEFAULT_THREADS);
 	}
 
 	/** At most {@code threads} daemon threads named {@code prefix1, prefix2...}; idle ones end after a minute. */

@@ -1,6 +1,7 @@
 package io.resilientws.autoconfigure;
 
 import io.resilientws.InvalidConfigurationException;
+import io.resilientws.IoPool;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.client.ConnectionRegistry;
 import io.resilientws.client.ConnectionSettingsCustomizer;
@@ -15,7 +16,9 @@ import org.springframework.boot.context.properties.EnableConfigurationProperties
 import org.springframework.boot.ssl.SslBundles;
 import org.springframework.context.ApplicationEventPublisher;
 import org.springframework.context.annotation.Bean;
+import org.springframework.boot.thread.Threading;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * Managed client connections declared under {@code resilient-ws.client}. Every setting is validated
@@ -30,7 +33,8 @@ public final class ResilientWsClientAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ConnectionRegistry resilientWsConnectionRegistry(ResilientWsClientProperties properties,
-			ResilientWsScheduler scheduler, ObjectProvider<SslBundles> sslBundles, ApplicationEventPublisher publisher) {
+			ResilientWsScheduler scheduler, ObjectProvider<SslBundles> sslBundles, ApplicationEventPublisher publisher,
+			Environment environment) {
 		ResilientWsClientProperties.Connection defaults = properties.getDefaults();
 		try {
 			ConfiguredConnectionsRegistrar.defaultsBuilder(defaults).validateWithoutUrl();
@@ -40,7 +44,8 @@ public final class ResilientWsClientAutoConfiguration {
 		}
 		return new ConnectionRegistry(scheduler.taskScheduler(),
 				(bundle) -> ConfiguredConnectionsRegistrar.sslContext(sslBundles, bundle), publisher::publishEvent,
-				() -> ConfiguredConnectionsRegistrar.defaultsBuilder(defaults), properties.getShutdownTimeout());
+				() -> ConfiguredConnectionsRegistrar.defaultsBuilder(defaults), properties.getShutdownTimeout(),
+				IoPool.create("resilient-ws-io-", Threading.VIRTUAL.isActive(environment)));
 	}
 
 	/** Registers the configured connections with the registry, whoever defined it. */

@@ -1,5 +1,6 @@
 package io.resilientws.autoconfigure;
 
+import io.resilientws.IoPool;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.server.WebSocketHandlerMappingPostProcessor;
@@ -14,7 +15,9 @@ import org.springframework.boot.availability.AvailabilityChangeEvent;
 import org.springframework.boot.availability.ReadinessState;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.ApplicationEventPublisher;
+import org.springframework.boot.thread.Threading;
 import org.springframework.context.annotation.Bean;
+import org.springframework.core.env.Environment;
 import org.springframework.web.socket.server.support.WebSocketHandlerMapping;
 
 /**
@@ -31,10 +34,11 @@ public final class ResilientWsServerAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ServerSessionRegistry resilientWsServerSessionRegistry(ResilientWsServerProperties properties,
-			ResilientWsScheduler scheduler, ApplicationEventPublisher publisher) {
+			ResilientWsScheduler scheduler, ApplicationEventPublisher publisher, Environment environment) {
 		ServerSessionRegistry[] self = new ServerSessionRegistry[1];
 		ServerSessionRegistry registry = new ServerSessionRegistry(properties.toSettings(), scheduler.taskScheduler(),
-				() -> AvailabilityChangeEvent.publish(publisher, self[0], ReadinessState.REFUSING_TRAFFIC));
+				() -> AvailabilityChangeEvent.publish(publisher, self[0], ReadinessState.REFUSING_TRAFFIC),
+				IoPool.create("resilient-ws-server-io-", Threading.VIRTUAL.isActive(environment)));
 		self[0] = registry;
 		return registry;
 	}

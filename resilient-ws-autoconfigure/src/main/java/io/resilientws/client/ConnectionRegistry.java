@@ -10,16 +10,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.Supplier;
 
 import javax.net.ssl.SSLContext;
 
+import io.resilientws.IoPool;
 import io.resilientws.heartbeat.HeartbeatSweep;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -77,9 +75,18 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 	 */
 	public ConnectionRegistry(TaskScheduler scheduler, Function<String, SSLContext> sslContexts,
 			Consumer<ConnectionEvent> events, Supplier<ConnectionSettings.Builder> defaults, Duration shutdownTimeout) {
+		this(scheduler, sslContexts, events, defaults, shutdownTimeout, IoPool.create("resilient-ws-io-", false));
+	}
+
+	/**
+	 * As above, with the I/O pool to use ({@link IoPool}); the registry owns it and shuts it down.
+	 */
+	public ConnectionRegistry(TaskScheduler scheduler, Function<String, SSLContext> sslContexts,
+			Consumer<ConnectionEvent> events, Supplier<ConnectionSettings.Builder> defaults, Duration shutdownTimeout,
+			ExecutorService ioPool) {
 		this.scheduler = scheduler;
 		this.heartbeats = new HeartbeatSweep(scheduler);
-		this.ioPool = Executors.newCachedThreadPool(daemonThreads("resilient-ws-io-"));
+		this.ioPool = ioPool;
 		this.connector = new WebSocketConnector(this.ioPool, sslContexts);
 		this.events = events;
 		this.defaults = defaults;
@@ -213,15 +220,6 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 			Thread.currentThread().interrupt();
 		}
 		logger.debug("Closed " + this.connections.size() + " connections");
-	}
-
-	static ThreadFactory daemonThreads(String prefix) {
-		AtomicInteger count = new AtomicInteger();
-		return (task) -> {
-			Thread thread = new Thread(task, prefix + count.incrementAndGet());
-			thread.setDaemon(true);
-			return thread;
-		};
 	}
 
 }

@@ -134,6 +134,21 @@ public final class Heartbeat {
 		}
 	}
 
+	/**
+	 * The ping of this round was not sent after all (the server's session was busy writing, and the
+	 * ping would only have waited behind that write): no answer is expected, no miss is counted, and the
+	 * next ping goes out at its usual time.
+	 */
+	public synchronized void pingSkipped() {
+		if (this.awaitingPong && this.checkAt != null) {
+			this.awaitingPong = false;
+			this.checkAt = null;
+			if (this.running) {
+				this.dueAt = this.nextPingAt;
+			}
+		}
+	}
+
 	private synchronized void lifeSeen() {
 		this.lastLifeAt = this.clock.instant();
 	}

@@ -50,6 +50,14 @@ public final class OutboundQueue {
 		default void written(OutboundMessage message) {
 		}
 
+		/**
+		 * A write failed: the transport is broken and nothing more goes through it. The owner should end
+		 * the connection, or it would stay open with a dead output until a heartbeat, if any, noticed.
+		 * Called once per writer, on the thread where the write failed, never under the lock.
+		 */
+		default void writeFailed(Throwable failure) {
+		}
+
 	}
 
 	private final SendLimits limits;
@@ -519,6 +527,7 @@ public final class OutboundQueue {
 	}
 
 	private void writeCompleted(MessageWriter target, OutboundMessage message, @Nullable Throwable failure) {
+		boolean transportBroken = false;
 		this.lock.lock();
 		try {
 			if (this.inFlight == message) {
@@ -532,6 +541,7 @@ public final class OutboundQueue {
 				// one. Writing the next message at once could even block for good: Tomcat fails a
 				// pending write from inside its close, on a thread that a new write then parks forever.
 				this.writer = null;
+				transportBroken = true;
 			}
 		}
 		finally {
@@ -547,6 +557,9 @@ public final class OutboundQueue {
 		}
 		else {
 			fail(message, SendFailure.WRITE_FAILED, failure);
+			if (transportBroken) {
+				this.observer.writeFailed(failure);
+			}
 		}
 		drain();
 	}

@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -74,6 +75,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		public void pingNow() {
 			ManagedSession.this.pingNow();
 		}
+
+		@Override
+		public void pingSkipped() {
+			ManagedSession.this.heartbeat.pingSkipped();
+		}
 	};
 
 	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
@@ -109,6 +115,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 					@Override
 					public void written(OutboundMessage message) {
 						statistics.messagesSent.increment();
+					}
+
+					@Override
+					public void writeFailed(Throwable failure) {
+						// Nothing more can be written: end the session now, heartbeat or not. A session
+						// already being ended (whose close failed the pending write) keeps its cause.
+						if (ManagedSession.this.endedBy == null && !ManagedSession.this.closed) {
+							logger.debug("Write to session " + getId() + " failed; terminating it", failure);
+							terminate(CloseCause.ERROR, new CloseStatus(1011, "write failed"));
+						}
 					}
 				});
 		this.heartbeat = new Heartbeat(settings.heartbeat(), registry.heartbeats(), new Heartbeat.Peer() {
@@ -266,9 +282,13 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		if (cause != null) {
 			this.endedBy = cause;
 		}
+		// What was accepted before the close goes out; nothing new (broadcasts included) is taken, or a
+		// busy endpoint would keep the backlog from ever draining and every close would wait the timeout.
+		this.outbound.refuseNew(SendFailure.CLOSED);
 		CompletableFuture<Void> flushed = this.outbound.whenDrained();
-		this.registry.scheduler().schedule(() -> flushed.complete(null),
+		ScheduledFuture<?> timeoutTimer = this.registry.scheduler().schedule(() -> flushed.complete(null),
 				this.registry.scheduler().getClock().instant().plus(timeout));
+		flushed.whenComplete((ignored, failure) -> timeoutTimer.cancel(false));
 		return flushed.thenRunAsync(() -> {
 			try {
 				getDelegate().close(status);

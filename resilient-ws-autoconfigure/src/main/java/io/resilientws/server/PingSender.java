@@ -22,14 +22,15 @@ import org.springframework.scheduling.TaskScheduler;
  * heartbeat's CPU (see {@code docs/BENCHMARKS.md}). Here a drainer task sends every queued ping in
  * turn. One ping must not hold up the others, and a ping blocks when its socket cannot take it:
  * <ul>
- * <li>a session whose write is in progress gets its ping on a task of its own (Tomcat would queue the
- * ping behind that write and wait for it);</li>
+ * <li>a session whose write is in progress is not pinged this round (Tomcat would queue the ping
+ * behind that write and block a pool thread on it): its heartbeat skips the round, and a write that
+ * never completes is the send time limit's to judge;</li>
  * <li>a ping can also block with no write in progress, when the peer stopped reading just as its
  * last message filled the socket's buffer. A drainer inside one ping for longer than
  * {@link #STUCK_AFTER} is left to it, and another drainer takes over the queue.</li>
  * </ul>
- * So a stuck socket holds one pool thread (at most one per session, as before), never the pings of
- * the sessions behind it.
+ * So a stuck socket holds at most one pool thread (its drainer's), never the pings of the sessions
+ * behind it.
  */
 final class PingSender {
 
@@ -44,6 +45,9 @@ final class PingSender {
 
 		/** Sends a ping, blocking until it is written or the blocking-send timeout expires. */
 		void pingNow();
+
+		/** This round's ping was not sent, because a write is in progress: expect no answer to it. */
+		void pingSkipped();
 
 	}
 
@@ -107,8 +111,7 @@ final class PingSender {
 			Pingable next;
 			while (PingSender.this.drainers.contains(this) && (next = PingSender.this.due.poll()) != null) {
 				if (next.isWriting()) {
-					Pingable alone = next;
-					PingSender.this.pool.execute(alone::pingNow);
+					next.pingSkipped();
 					continue;
 				}
 				this.pingStartedAt = PingSender.this.clock.instant();

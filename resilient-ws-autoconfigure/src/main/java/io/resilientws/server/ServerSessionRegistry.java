@@ -12,7 +12,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -20,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
 
+import io.resilientws.IoPool;
 import io.resilientws.heartbeat.HeartbeatSweep;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.SendFailure;
@@ -87,14 +87,18 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	 * REFUSING_TRAFFIC)
 	 */
 	public ServerSessionRegistry(ServerSettings settings, TaskScheduler scheduler, Runnable refusingTraffic) {
+		this(settings, scheduler, refusingTraffic, IoPool.create("resilient-ws-server-io-", false));
+	}
+
+	/**
+	 * As above, with the I/O pool to use ({@link IoPool}); the registry owns it and shuts it down.
+	 */
+	public ServerSessionRegistry(ServerSettings settings, TaskScheduler scheduler, Runnable refusingTraffic,
+			ExecutorService pool) {
 		this.settings = settings;
 		this.scheduler = scheduler;
 		this.refusingTraffic = refusingTraffic;
-		this.pool = Executors.newCachedThreadPool((task) -> {
-			Thread thread = new Thread(task, "resilient-ws-server-io");
-			thread.setDaemon(true);
-			return thread;
-		});
+		this.pool = pool;
 		this.pings = new PingSender(this.pool, scheduler);
 		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_TICK, this.pings::flush);
 	}

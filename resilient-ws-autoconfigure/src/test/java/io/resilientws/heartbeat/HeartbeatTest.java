@@ -83,6 +83,22 @@ class HeartbeatTest {
 	}
 
 	@Test
+	void aSkippedPingCountsNoMissAndTheNextGoesOutOnTime() {
+		Heartbeat heartbeat = heartbeat(1, false);
+		heartbeat.start();
+		this.scheduler.advance(INTERVAL);
+		assertThat(this.pings).hasValue(1);
+		heartbeat.pingSkipped();
+		this.scheduler.advance(TIMEOUT);
+		assertThat(this.deaths).isEmpty();
+		this.scheduler.advance(INTERVAL.minus(TIMEOUT));
+		assertThat(this.pings).hasValue(2);
+		this.scheduler.advance(TIMEOUT);
+		// That one was sent and is not answered: one miss is the limit here.
+		assertThat(this.deaths).hasSize(1);
+	}
+
+	@Test
 	void aPongKeepsThePeerAliveAndMeasuresTheRoundTrip() {
 		Heartbeat heartbeat = heartbeat(1, false);
 		heartbeat.start();

@@ -221,6 +221,34 @@ class OutboundQueueTest {
 	}
 
 	@Test
+	void aFailedWriteTellsTheOwnerOnceSoThatItCanEndTheConnection() {
+		List<Throwable> broken = new CopyOnWriteArrayList<>();
+		OutboundQueue queue = new OutboundQueue(new SendLimits(100, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1),
+				this.scheduler, Runnable::run, new OutboundQueue.Observer() {
+					@Override
+					public void undelivered(SendFailure reason) {
+					}
+
+					@Override
+					public void overflowClose() {
+					}
+
+					@Override
+					public void writeFailed(Throwable failure) {
+						broken.add(failure);
+					}
+				});
+		queue.attach(this.writer);
+		queue.offer(OutboundMessage.text("one"));
+		queue.offer(OutboundMessage.text("two"));
+		java.io.IOException reset = new java.io.IOException("connection reset");
+		this.writer.failNext(reset);
+		assertThat(broken).containsExactly(reset);
+		// Nothing more goes through the broken writer, so it cannot fail again.
+		assertThat(this.writer.written()).containsExactly("one");
+	}
+
+	@Test
 	void aMessageLargerThanTheWholeBufferIsRefusedUnderEveryPolicy() {
 		for (OverflowPolicy policy : OverflowPolicy.values()) {
 			OutboundQueue queue = queue(4, policy);

@@ -14,7 +14,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.IntStream;
 
@@ -88,6 +91,35 @@ class ServerSessionRegistryTest {
 		await().atMost(WAIT).until(() -> client.messages.contains("echo me"));
 		assertThat(this.registry.sessions()).singleElement()
 			.satisfies((session) -> assertThat(session.bufferedAmount()).isZero());
+	}
+
+	@Test
+	void aCloseWhileBroadcastsGoOnClosesAfterTheBacklogNotAfterTheTimeLimit() {
+		start("resilient-ws.server.send.time-limit=20s");
+		RawClient one = client(this.server.url());
+		RawClient other = client(this.server.url());
+		await().atMost(WAIT).until(() -> this.registry.count() == 2);
+		ManagedSession session = this.registry.sessions().iterator().next();
+		ScheduledExecutorService broadcaster = Executors.newSingleThreadScheduledExecutor();
+		AtomicLong ticks = new AtomicLong();
+		// A busy endpoint: a broadcast every millisecond, for at most 20,000 of them.
+		broadcaster.scheduleAtFixedRate(() -> {
+			if (ticks.incrementAndGet() <= 20_000) {
+				this.registry.broadcast("tick " + ticks.get());
+			}
+		}, 0, 1, TimeUnit.MILLISECONDS);
+		try {
+			await().atMost(WAIT).until(() -> !one.messages.isEmpty() && !other.messages.isEmpty());
+			Instant closedAt = Instant.now();
+			session.close();
+			// The broadcasts after the close are refused for that session, so its backlog drains and the
+			// close frame follows at once; before, the backlog never emptied and the close waited 20 s.
+			await().atMost(Duration.ofSeconds(5)).until(() -> this.registry.count() == 1);
+			assertThat(Duration.between(closedAt, Instant.now())).isLessThan(Duration.ofSeconds(5));
+		}
+		finally {
+			broadcaster.shutdownNow();
+		}
 	}
 
 	@Test

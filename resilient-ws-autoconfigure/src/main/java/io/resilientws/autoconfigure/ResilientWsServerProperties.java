@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
+import io.resilientws.ConfigurationChecks;
 import io.resilientws.InvalidConfigurationException;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
@@ -53,17 +54,17 @@ public class ResilientWsServerProperties {
 	 * @throws InvalidConfigurationException naming the first invalid property
 	 */
 	ServerSettings toSettings() {
-		positive("heartbeat.interval", this.heartbeat.interval);
-		positive("heartbeat.timeout", this.heartbeat.timeout);
+		ConfigurationChecks.positive(PREFIX + "heartbeat.interval", this.heartbeat.interval);
+		ConfigurationChecks.positive(PREFIX + "heartbeat.timeout", this.heartbeat.timeout);
 		if (this.appHeartbeat.enabled) {
 			notBlank("app-heartbeat.ping-text", this.appHeartbeat.pingText);
 			notBlank("app-heartbeat.pong-text", this.appHeartbeat.pongText);
 		}
-		positive("send.buffer-limit", this.send.bufferLimit);
-		positive("send.time-limit", this.send.timeLimit);
-		sendableCode("send.terminate-close-code", this.send.terminateCloseCode);
+		ConfigurationChecks.positive(PREFIX + "send.buffer-limit", this.send.bufferLimit);
+		ConfigurationChecks.positive(PREFIX + "send.time-limit", this.send.timeLimit);
+		ConfigurationChecks.sendableCode(PREFIX + "send.terminate-close-code", this.send.terminateCloseCode);
 		if (this.inbound.maxMessageSize != null) {
-			positive("inbound.max-message-size", this.inbound.maxMessageSize);
+			ConfigurationChecks.positive(PREFIX + "inbound.max-message-size", this.inbound.maxMessageSize);
 		}
 		if (this.inbound.rate.messagesPerSecond != null && !(this.inbound.rate.messagesPerSecond > 0)) {
 			throw new InvalidConfigurationException(PREFIX + "inbound.rate.messages-per-second",
@@ -75,10 +76,10 @@ public class ResilientWsServerProperties {
 		}
 		atLeastOne("max-sessions", this.maxSessions);
 		atLeastOne("max-sessions-per-principal", this.maxSessionsPerPrincipal);
-		positive("refused-retry-after", this.refusedRetryAfter);
-		sendableCode("shutdown.close-code", this.shutdown.closeCode);
-		positive("shutdown.drain-period", this.shutdown.drainPeriod);
-		positive("shutdown.timeout", this.shutdown.timeout);
+		ConfigurationChecks.positive(PREFIX + "refused-retry-after", this.refusedRetryAfter);
+		ConfigurationChecks.sendableCode(PREFIX + "shutdown.close-code", this.shutdown.closeCode);
+		ConfigurationChecks.positive(PREFIX + "shutdown.drain-period", this.shutdown.drainPeriod);
+		ConfigurationChecks.positive(PREFIX + "shutdown.timeout", this.shutdown.timeout);
 		return new ServerSettings(
 				new HeartbeatSettings(this.heartbeat.enabled, this.heartbeat.interval, this.heartbeat.timeout, 1, true,
 						HeartbeatMode.FRAME, this.appHeartbeat.pingText, this.appHeartbeat.pongText),
@@ -94,18 +95,6 @@ public class ResilientWsServerProperties {
 				new ServerSettings.Shutdown(this.shutdown.closeCode, this.shutdown.drainPeriod, this.shutdown.timeout));
 	}
 
-	private static void positive(String property, Duration value) {
-		if (value.isNegative() || value.isZero()) {
-			throw new InvalidConfigurationException(PREFIX + property, value, "be a positive duration, such as 10s");
-		}
-	}
-
-	private static void positive(String property, DataSize value) {
-		if (value.toBytes() <= 0) {
-			throw new InvalidConfigurationException(PREFIX + property, value, "be a positive size, such as 512KB");
-		}
-	}
-
 	private static void notBlank(String property, String value) {
 		if (value.isBlank()) {
 			throw new InvalidConfigurationException(PREFIX + property, "'" + value + "'",
@@ -116,14 +105,6 @@ public class ResilientWsServerProperties {
 	private static void atLeastOne(String property, @Nullable Integer value) {
 		if (value != null && value < 1) {
 			throw new InvalidConfigurationException(PREFIX + property, value, "be at least 1 (leave it unset for no limit)");
-		}
-	}
-
-	// 1004, 1005, 1006 and 1015 are reserved: they may never appear in a close frame.
-	private static void sendableCode(String property, int code) {
-		if (code < 1000 || code > 4999 || code == 1004 || code == 1005 || code == 1006 || code == 1015) {
-			throw new InvalidConfigurationException(PREFIX + property, code,
-					"be a close code that may be sent, from 1000 to 4999 except 1004, 1005, 1006 and 1015");
 		}
 	}
 

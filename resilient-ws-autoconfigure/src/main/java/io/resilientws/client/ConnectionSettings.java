@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import io.resilientws.ConfigurationChecks;
 import io.resilientws.InvalidConfigurationException;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
@@ -478,10 +479,10 @@ public final class ConnectionSettings {
 
 		private void validateAllButUrl() {
 			HandshakeHeaders.validate(this.headers);
-			positive("connect-timeout", this.connectTimeout);
-			positive("close-timeout", this.closeTimeout);
-			positive("heartbeat.interval", this.heartbeatInterval);
-			positive("heartbeat.timeout", this.heartbeatTimeout);
+			ConfigurationChecks.positive("connect-timeout", this.connectTimeout);
+			ConfigurationChecks.positive("close-timeout", this.closeTimeout);
+			ConfigurationChecks.positive("heartbeat.interval", this.heartbeatInterval);
+			ConfigurationChecks.positive("heartbeat.timeout", this.heartbeatTimeout);
 			if (this.heartbeatMaxMissed < 1) {
 				throw new InvalidConfigurationException("heartbeat.max-missed", this.heartbeatMaxMissed,
 						"be at least 1");
@@ -490,8 +491,8 @@ public final class ConnectionSettings {
 				notBlank("heartbeat.ping-text", this.pingText);
 				notBlank("heartbeat.pong-text", this.pongText);
 			}
-			positive("reconnect.initial-delay", this.initialDelay);
-			positive("reconnect.max-delay", this.maxDelay);
+			ConfigurationChecks.positive("reconnect.initial-delay", this.initialDelay);
+			ConfigurationChecks.positive("reconnect.max-delay", this.maxDelay);
 			if (this.initialDelay.compareTo(this.maxDelay) > 0) {
 				throw new InvalidConfigurationException("reconnect.initial-delay", this.initialDelay,
 						"not be greater than reconnect.max-delay (" + this.maxDelay + ")");
@@ -507,14 +508,14 @@ public final class ConnectionSettings {
 				throw new InvalidConfigurationException("reconnect.max-attempts", this.maxAttempts,
 						"be at least 1 (leave it unset for no limit)");
 			}
-			positive("reconnect.stable-after", this.stableAfter);
-			positive("reconnect.try-again-later-delay", this.tryAgainLaterDelay);
-			closeCodes("reconnect.on-codes", this.reconnectOnCodes);
-			closeCodes("reconnect.never-on-codes", this.neverReconnectOnCodes);
+			ConfigurationChecks.positive("reconnect.stable-after", this.stableAfter);
+			ConfigurationChecks.positive("reconnect.try-again-later-delay", this.tryAgainLaterDelay);
+			ConfigurationChecks.closeCodes("reconnect.on-codes", this.reconnectOnCodes);
+			ConfigurationChecks.closeCodes("reconnect.never-on-codes", this.neverReconnectOnCodes);
 			if (this.bufferLimit <= 0) {
 				throw new InvalidConfigurationException("send.buffer-limit", this.bufferLimit + "B", "be positive");
 			}
-			positive("send.block-timeout", this.blockTimeout);
+			ConfigurationChecks.positive("send.block-timeout", this.blockTimeout);
 			if (this.messagesPerSecond < 0 || Double.isNaN(this.messagesPerSecond)) {
 				throw new InvalidConfigurationException("send.rate.messages-per-second", this.messagesPerSecond,
 						"be positive (leave it unset for no limit)");
@@ -528,24 +529,9 @@ public final class ConnectionSettings {
 			}
 		}
 
-		private static void positive(String property, Duration value) {
-			if (value.isNegative() || value.isZero()) {
-				throw new InvalidConfigurationException(property, value, "be a positive duration, such as 10s");
-			}
-		}
-
 		private static void notBlank(String property, String value) {
 			if (value.isBlank()) {
 				throw new InvalidConfigurationException(property, "'" + value + "'", "not be empty");
-			}
-		}
-
-		private static void closeCodes(String property, Set<Integer> codes) {
-			for (int code : codes) {
-				if (code < 1000 || code > 4999) {
-					throw new InvalidConfigurationException(property, code,
-							"hold only close codes from 1000 to 4999 (4000-4999 are for applications)");
-				}
 			}
 		}
 

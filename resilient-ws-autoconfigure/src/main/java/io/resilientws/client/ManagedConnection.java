@@ -9,6 +9,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
+import io.resilientws.CloseCodes;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
 import io.resilientws.heartbeat.HeartbeatSweep;
@@ -39,8 +40,6 @@ import org.springframework.scheduling.TaskScheduler;
  * frames, {@link CallbackDispatcher} calls the handler, {@link OutboundQueue} writes.
  */
 public final class ManagedConnection {
-
-	private static final int GOING_AWAY = 1001;
 
 	private final String name;
 
@@ -190,7 +189,7 @@ public final class ManagedConnection {
 	 * @throws IllegalArgumentException for another code or a longer reason
 	 */
 	public void close(int code, String reason) {
-		if (code != 1000 && code != GOING_AWAY && (code < 3000 || code > 4999)) {
+		if (!CloseCodes.isApplicationClose(code)) {
 			throw new IllegalArgumentException("Close code " + code + " is not allowed: use 1000, 1001 or 3000-4999");
 		}
 		if (reason.getBytes(StandardCharsets.UTF_8).length > 123) {

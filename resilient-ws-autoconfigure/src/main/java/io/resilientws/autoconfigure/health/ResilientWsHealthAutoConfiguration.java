@@ -5,7 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.Function;
 
-import io.resilientws.InvalidConfigurationException;
+import io.resilientws.ConfigurationChecks;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.autoconfigure.ResilientWsClientAutoConfiguration;
 import io.resilientws.autoconfigure.ResilientWsClientProperties;
@@ -115,9 +115,8 @@ public final class ResilientWsHealthAutoConfiguration {
 
 	private static void check(ResilientWsClientProperties.Health health, String prefix) {
 		Duration downAfter = health.getDownAfter();
-		if (downAfter != null && (downAfter.isNegative() || downAfter.isZero())) {
-			throw new InvalidConfigurationException(prefix + "health.down-after", downAfter,
-					"be a positive duration, such as 30s");
+		if (downAfter != null) {
+			ConfigurationChecks.positive(prefix + "health.down-after", downAfter);
 		}
 	}
 

@@ -69,6 +69,35 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		}
 	};
 
+	/** Whether {@link InboundBackPressure} has suspended reading this session's frames. */
+	private final AtomicBoolean readingSuspended = new AtomicBoolean();
+
+	private final InboundBackPressure.Reader reader = new InboundBackPressure.Reader() {
+		@Override
+		public boolean suspend() {
+			if (!ManagedSession.this.readingSuspended.compareAndSet(false, true)) {
+				return false;
+			}
+			if (!NativeSessions.suspend(getDelegate())) {
+				ManagedSession.this.readingSuspended.set(false);
+				return false;
+			}
+			return true;
+		}
+
+		@Override
+		public void resume() {
+			if (ManagedSession.this.readingSuspended.compareAndSet(true, false)) {
+				try {
+					NativeSessions.resume(getDelegate());
+				}
+				catch (RuntimeException ex) {
+					logger.debug("Resuming the reading of session " + getId() + " failed", ex);
+				}
+			}
+		}
+	};
+
 	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
 	private volatile @Nullable CloseCause endedBy;
 
@@ -173,7 +202,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	SendResult send(OutboundMessage message) {
-		return this.outbound.offer(message);
+		SendResult result = this.outbound.offer(message);
+		if (result.isAccepted()) {
+			this.registry.backPressure().accepted(this.outbound);
+		}
+		return result;
 	}
 
 	/**
@@ -182,7 +215,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return whether the message was accepted into the send buffer
 	 */
 	boolean sendAndForget(OutboundMessage message) {
-		return this.outbound.offerAndForget(message);
+		boolean accepted = this.outbound.offerAndForget(message);
+		if (accepted) {
+			this.registry.backPressure().accepted(this.outbound);
+		}
+		return accepted;
 	}
 
 	/**
@@ -310,6 +347,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			}
 		}
 		return true;
+	}
+
+	/**
+	 * Runs the application's handling of a message this session sent; afterwards the session stops
+	 * being read for a moment if that filled a healthy session's send buffer ({@link InboundBackPressure}).
+	 */
+	void handleInbound(InboundBackPressure.Handling handling) throws Exception {
+		if (this.registry.backPressure().handle(this.reader, handling)) {
+			this.statistics.inboundPauses.increment();
+		}
 	}
 
 	/** The session closed, whoever closed it. */

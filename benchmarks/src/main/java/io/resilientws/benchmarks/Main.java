@@ -3,6 +3,7 @@ package io.resilientws.benchmarks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import io.resilientws.benchmarks.scenario.ChatScenario;
 import io.resilientws.benchmarks.scenario.EchoScenario;
 import io.resilientws.benchmarks.scenario.DetectScenario;
 import io.resilientws.benchmarks.scenario.FanoutScenario;
@@ -10,8 +11,9 @@ import io.resilientws.benchmarks.scenario.IdleScenario;
 import io.resilientws.benchmarks.scenario.StormScenario;
 
 /**
- * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm} or {@code detect}, with
- * {@code --name=value} options (each scenario documents its own). Started by {@code benchmarks/run.sh}.
+ * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm}, {@code detect} or
+ * {@code chat}, with {@code --name=value} options (each scenario documents its own). Started by
+ * {@code benchmarks/run.sh}.
  */
 public final class Main {
 
@@ -20,7 +22,7 @@ public final class Main {
 
 	public static void main(String[] args) throws Exception {
 		if (args.length == 0) {
-			System.err.println("usage: run.sh echo|fanout|idle|storm|detect [--option=value ...]");
+			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|chat [--option=value ...]");
 			System.exit(2);
 		}
 		Map<String, String> options = new LinkedHashMap<>();
@@ -41,6 +43,7 @@ public final class Main {
 			case "idle" -> new IdleScenario(options).run();
 			case "storm" -> new StormScenario(options).run();
 			case "detect" -> new DetectScenario(options).run();
+			case "chat" -> new ChatScenario(options).run();
 			default -> {
 				System.err.println("unknown scenario " + args[0]);
 				System.exit(2);

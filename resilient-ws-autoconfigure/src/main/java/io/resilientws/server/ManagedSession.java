@@ -94,6 +94,13 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 				catch (RuntimeException ex) {
 					logger.debug("Resuming the reading of session " + getId() + " failed", ex);
 				}
+				// Tomcat 11.0.22 loses a resume that comes while the reading thread is still leaving
+				// the suspended read (WsFrameServer.onDataAvailable returns on an empty socket read
+				// without handling frames already in its input buffer), and then reads only when more
+				// bytes arrive. Seen in the chat benchmark: a sender waiting for its own last messages
+				// stalled until the next heartbeat. A ping makes the client send a pong, whose bytes
+				// wake the read; the heartbeat's guard keeps it to one ping at a time.
+				ManagedSession.this.registry.pool().execute(ManagedSession.this::pingNow);
 			}
 		}
 	};

@@ -169,8 +169,9 @@ public final class ChatScenario {
 		Results results = new Results("chat", "benchmarks/run.sh chat");
 		results.line(fmt("A chat that broadcasts every text it receives (issue 10's probe): one Node `ws` sender, %d Node "
 				+ "`ws` receiver(s), %,d texts of 1 KiB random base64, at most %d in flight to the slowest receiver; "
-				+ "%d runs per server and variant after one uncounted warm-up run, servers run in turn in each rep. Delivered msg/s = %,d over the time "
-				+ "until the slowest receiver had them all; a run that did not complete counts what arrived within %d s. "
+				+ "%d runs per server and variant after one uncounted warm-up run, servers run in turn in each rep. "
+				+ "Delivered msg/s = %,d over the time until the slowest receiver had them all; a run that did not "
+				+ "complete counts what arrived within %d s. "
 				+ "Ratio = median over plain Spring's median in the same variant. Load average before: %s, after: %s.",
 				this.receivers, this.count, this.window, this.reps, this.count, this.boundSeconds, loadBefore,
 				Results.loadAverage()))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs one benchmark scenario (echo, fanout, idle, storm, detect, flood) or JMH (jmh [JMH options]).
+# Runs one benchmark scenario (echo, fanout, idle, storm, detect, flood, chat) or JMH (jmh [JMH options]).
 # Loopback only; every scenario stops by itself. Results go to docs/benchmarks/.
 #   benchmarks/run.sh echo --reps=3
 #   benchmarks/run.sh jmh -f 1 -wi 3 -i 5
@@ -29,7 +29,7 @@ for entry in "${ENTRIES[@]}"; do
   esac
 done
 
-scenario="${1:?usage: run.sh echo|fanout|idle|storm|detect|flood|jmh [options]}"
+scenario="${1:?usage: run.sh echo|fanout|idle|storm|detect|flood|chat|jmh [options]}"
 shift
 if [ "$scenario" = jmh ]; then
   exec java -cp "$CP" org.openjdk.jmh.Main "$@"

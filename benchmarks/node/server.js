@@ -1,6 +1,6 @@
 // The Node `ws` reference server: the same work as the Spring bench app (echo at /ws, paced broadcasts
-// to every client, control endpoints for the driver), so scenarios 1 and 2 have a peer reference in
-// the same run. A client whose bufferedAmount passes 512 KiB is terminated, as the starter's default
+// to every client, control endpoints for the driver, and the /chat endpoint of the chat scenario), so
+// the scenarios have a peer reference in the same run. A client whose bufferedAmount passes 512 KiB is terminated, as the starter's default
 // TERMINATE policy does with its 512 KiB send buffer.
 'use strict';
 const http = require('http');
@@ -42,10 +42,39 @@ const server = http.createServer((req, res) => {
   }
 });
 
-const wss = new WebSocketServer({ server, path: '/ws', perMessageDeflate: false });
+const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
   ws.on('error', () => {});
+});
+
+// The chat scenario's endpoint: every text one participant sends goes to every participant; a
+// participant whose bufferedAmount passes --chat-buffer-limit is terminated (the TERMINATE policy).
+// permessage-deflate is accepted when the client offers it, as Tomcat does.
+const CHAT_BUFFER_LIMIT = Number(args['chat-buffer-limit'] || BUFFER_LIMIT);
+const chat = new WebSocketServer({ noServer: true, perMessageDeflate: true });
+chat.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => {
+    for (const client of chat.clients) {
+      if (client.readyState !== 1) continue;
+      if (client.bufferedAmount > CHAT_BUFFER_LIMIT) {
+        client.terminate();
+      } else {
+        client.send(data, { binary: isBinary });
+      }
+    }
+  });
+  ws.on('error', () => {});
+});
+
+server.on('upgrade', (req, socket, head) => {
+  const path = new URL(req.url, 'http://127.0.0.1').pathname;
+  const target = (path === '/ws') ? wss : (path === '/chat') ? chat : null;
+  if (target === null) {
+    socket.destroy();
+    return;
+  }
+  target.handleUpgrade(req, socket, head, (ws) => target.emit('connection', ws, req));
 });
 
 function broadcast(count, rate, size, reply) {

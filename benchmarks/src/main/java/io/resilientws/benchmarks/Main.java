@@ -3,6 +3,7 @@ package io.resilientws.benchmarks;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import io.resilientws.benchmarks.scenario.ChatScenario;
 import io.resilientws.benchmarks.scenario.EchoScenario;
 import io.resilientws.benchmarks.scenario.DetectScenario;
 import io.resilientws.benchmarks.scenario.FanoutScenario;
@@ -11,8 +12,9 @@ import io.resilientws.benchmarks.scenario.IdleScenario;
 import io.resilientws.benchmarks.scenario.StormScenario;
 
 /**
- * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm}, {@code detect} or {@code flood}, with
- * {@code --name=value} options (each scenario documents its own). Started by {@code benchmarks/run.sh}.
+ * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm}, {@code detect},
+ * {@code flood} or {@code chat}, with {@code --name=value} options (each scenario documents its own).
+ * Started by {@code benchmarks/run.sh}.
  */
 public final class Main {
 
@@ -21,7 +23,7 @@ public final class Main {
 
 	public static void main(String[] args) throws Exception {
 		if (args.length == 0) {
-			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|flood [--option=value ...]");
+			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|flood|chat [--option=value ...]");
 			System.exit(2);
 		}
 		Map<String, String> options = new LinkedHashMap<>();
@@ -43,6 +45,7 @@ public final class Main {
 			case "storm" -> new StormScenario(options).run();
 			case "detect" -> new DetectScenario(options).run();
 			case "flood" -> new FloodScenario(options).run();
+			case "chat" -> new ChatScenario(options).run();
 			default -> {
 				System.err.println("unknown scenario " + args[0]);
 				System.exit(2);

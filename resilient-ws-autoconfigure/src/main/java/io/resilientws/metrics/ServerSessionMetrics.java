@@ -137,6 +137,11 @@ public final class ServerSessionMetrics implements MeterBinder, Consumer<Session
 			.baseUnit(BaseUnits.MESSAGES)
 			.description("Messages received from sessions, application-level pings included")
 			.register(registry);
+		FunctionCounter.builder(PREFIX + "inbound.paused", statistics, EndpointStatistics::inboundPauses)
+			.tags(tags)
+			.baseUnit("pauses")
+			.description("Times a session stopped being read because a message it sent filled a healthy session's send buffer")
+			.register(registry);
 		// Present from the start, so that an alert on it sees 0 rather than nothing.
 		heartbeatTimeouts(registry, statistics.endpoint());
 	}

@@ -376,6 +376,8 @@ public final class OutboundQueue {
 		CompletableFuture<Void> waiter = new CompletableFuture<>();
 		this.lock.lock();
 		try {
+			// A waiter its owner completed itself (a timeout) is done with: do not keep it until the drain.
+			this.drainedWaiters.removeIf(CompletableFuture::isDone);
 			this.drainedWaiters.add(waiter);
 		}
 		finally {

@@ -19,6 +19,8 @@ public final class EndpointStatistics {
 
 	final LongAdder messagesReceived = new LongAdder();
 
+	final LongAdder inboundPauses = new LongAdder();
+
 	EndpointStatistics(String endpoint) {
 		this.endpoint = endpoint;
 	}
@@ -46,6 +48,14 @@ public final class EndpointStatistics {
 	/** Messages received from this endpoint's sessions (application-level heartbeats included). */
 	public long messagesReceived() {
 		return this.messagesReceived.sum();
+	}
+
+	/**
+	 * Times a session's reading was paused because a message it sent filled a healthy session's send
+	 * buffer past half its limit ({@link InboundBackPressure}).
+	 */
+	public long inboundPauses() {
+		return this.inboundPauses.sum();
 	}
 
 }

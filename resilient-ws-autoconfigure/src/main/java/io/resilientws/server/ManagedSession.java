@@ -82,6 +82,42 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		}
 	};
 
+	/** Whether {@link InboundBackPressure} has suspended reading this session's frames. */
+	private final AtomicBoolean readingSuspended = new AtomicBoolean();
+
+	private final InboundBackPressure.Reader reader = new InboundBackPressure.Reader() {
+		@Override
+		public boolean suspend() {
+			if (!ManagedSession.this.readingSuspended.compareAndSet(false, true)) {
+				return false;
+			}
+			if (!NativeSessions.suspend(getDelegate())) {
+				ManagedSession.this.readingSuspended.set(false);
+				return false;
+			}
+			return true;
+		}
+
+		@Override
+		public void resume() {
+			if (ManagedSession.this.readingSuspended.compareAndSet(true, false)) {
+				try {
+					NativeSessions.resume(getDelegate());
+				}
+				catch (RuntimeException ex) {
+					logger.debug("Resuming the reading of session " + getId() + " failed", ex);
+				}
+				// Tomcat 11.0.22 loses a resume that comes while the reading thread is still leaving
+				// the suspended read (WsFrameServer.onDataAvailable returns on an empty socket read
+				// without handling frames already in its input buffer), and then reads only when more
+				// bytes arrive. Seen in the chat benchmark: a sender waiting for its own last messages
+				// stalled until the next heartbeat. A ping makes the client send a pong, whose bytes
+				// wake the read; the heartbeat's guard keeps it to one ping at a time.
+				ManagedSession.this.registry.pool().execute(ManagedSession.this::pingNow);
+			}
+		}
+	};
+
 	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
 	private volatile @Nullable CloseCause endedBy;
 
@@ -196,7 +232,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	SendResult send(OutboundMessage message) {
-		return this.outbound.offer(message);
+		SendResult result = this.outbound.offer(message);
+		if (result.isAccepted()) {
+			this.registry.backPressure().accepted(this.outbound);
+		}
+		return result;
 	}
 
 	/**
@@ -205,7 +245,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return whether the message was accepted into the send buffer
 	 */
 	boolean sendAndForget(OutboundMessage message) {
-		return this.outbound.offerAndForget(message);
+		boolean accepted = this.outbound.offerAndForget(message);
+		if (accepted) {
+			this.registry.backPressure().accepted(this.outbound);
+		}
+		return accepted;
 	}
 
 	/**
@@ -377,6 +421,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	private static boolean isAppHeartbeatPing(WebSocketMessage<?> message, ServerSettings settings) {
 		return message instanceof TextMessage text && settings.appHeartbeat().enabled()
 				&& settings.appHeartbeat().pingText().equals(text.getPayload());
+	}
+
+	/**
+	 * Runs the application's handling of a message this session sent; afterwards the session stops
+	 * being read for a moment if that filled a healthy session's send buffer ({@link InboundBackPressure}).
+	 */
+	void handleInbound(InboundBackPressure.Handling handling) throws Exception {
+		if (this.registry.backPressure().handle(this.reader, handling)) {
+			this.statistics.inboundPauses.increment();
+		}
 	}
 
 	/** The session closed, whoever closed it. */

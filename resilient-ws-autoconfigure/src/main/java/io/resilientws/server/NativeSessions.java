@@ -23,8 +23,10 @@ import org.springframework.web.socket.adapter.NativeWebSocketSession;
 /**
  * What the server needs from the container beneath Spring's {@link WebSocketSession}: non-blocking
  * writes through the JSR-356 asynchronous remote endpoint, and dropping a dead connection without a
- * close handshake (Tomcat's public {@code WsSession.doClose(..., closeSocket)}). Sessions of other
- * kinds (SockJS, other containers) fall back to Spring's blocking API on the I/O pool.
+ * close handshake (Tomcat's public {@code WsSession.doClose(..., closeSocket)}), and suspending the
+ * reading of a session ({@code WsSession.suspend()} / {@code resume()}) for {@link InboundBackPressure}.
+ * Sessions of other kinds (SockJS, other containers) fall back to Spring's blocking API on the I/O
+ * pool, and their reading cannot be suspended.
  */
 final class NativeSessions {
 
@@ -85,6 +87,21 @@ final class NativeSessions {
 		session.close(wireStatus);
 	}
 
+	/**
+	 * Stops reading the session's frames once the message being handled returns (Tomcat only).
+	 * @return whether reading was suspended; false for sessions that cannot be
+	 */
+	static boolean suspend(WebSocketSession session) {
+		return TOMCAT_PRESENT && Tomcat.suspend(jakartaSession(session));
+	}
+
+	/** Reads the session's frames again after {@link #suspend}. */
+	static void resume(WebSocketSession session) {
+		if (TOMCAT_PRESENT) {
+			Tomcat.resume(jakartaSession(session));
+		}
+	}
+
 	private static @Nullable Session jakartaSession(WebSocketSession session) {
 		if (JAKARTA_PRESENT && session instanceof NativeWebSocketSession nativeSession) {
 			return nativeSession.getNativeSession(Session.class);
@@ -113,6 +130,20 @@ final class NativeSessions {
 				return true;
 			}
 			return false;
+		}
+
+		static boolean suspend(@Nullable Session session) {
+			if (session instanceof WsSession wsSession) {
+				wsSession.suspend();
+				return true;
+			}
+			return false;
+		}
+
+		static void resume(@Nullable Session session) {
+			if (session instanceof WsSession wsSession) {
+				wsSession.resume();
+			}
 		}
 
 	}

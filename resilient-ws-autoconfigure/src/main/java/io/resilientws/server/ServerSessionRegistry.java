@@ -82,6 +82,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final PingSender pings;
 
+	private final InboundBackPressure backPressure;
+
 	/**
 	 * @param refusingTraffic called when the drain starts (the auto-configuration publishes readiness
 	 * REFUSING_TRAFFIC)
@@ -101,6 +103,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		this.pool = pool;
 		this.pings = new PingSender(this.pool, scheduler);
 		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_TICK, this.pings::flush);
+		this.backPressure = new InboundBackPressure(settings.send().bufferLimit(), scheduler);
 	}
 
 	/** Receives every session event (metrics, health, the endpoint). */
@@ -260,6 +263,10 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	PingSender pings() {
 		return this.pings;
+	}
+
+	InboundBackPressure backPressure() {
+		return this.backPressure;
 	}
 
 	void publish(SessionEvent event) {

@@ -9,7 +9,8 @@ import org.springframework.web.socket.handler.WebSocketHandlerDecorator;
 /**
  * Wraps an application's handler: registers each session on open, hands the handler the
  * {@link ManagedSession} instead of the raw one, applies the inbound limits and the application-level
- * heartbeat before the handler sees a message, and unregisters the session on close.
+ * heartbeat before the handler sees a message, pauses a sender whose message filled a healthy
+ * session's send buffer ({@link InboundBackPressure}), and unregisters the session on close.
  */
 final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 
@@ -37,7 +38,7 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 			super.handleMessage(session, message);
 		}
 		else if (managed.inbound(message)) {
-			super.handleMessage(managed, message);
+			managed.handleInbound(() -> super.handleMessage(managed, message));
 		}
 	}
 

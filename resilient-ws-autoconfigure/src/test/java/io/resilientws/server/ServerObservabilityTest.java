@@ -71,6 +71,9 @@ class ServerObservabilityTest {
 				.isEqualTo(4);
 			assertThat(meters.get("resilientws.server.messages.sent").tags("endpoint", "/ws").functionCounter().count())
 				.isEqualTo(3);
+			// Three echoes never come near half a send buffer: nobody was paused.
+			assertThat(meters.get("resilientws.server.inbound.paused").tags("endpoint", "/ws").functionCounter().count())
+				.isZero();
 			assertThat(meters.get("resilientws.server.closes")
 				.tags("endpoint", "/ws", "code", "1000", "cause", "normal")
 				.counter()

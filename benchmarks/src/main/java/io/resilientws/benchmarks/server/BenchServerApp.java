@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import io.resilientws.server.EndpointStatistics;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.server.SessionEvent;
 import org.jspecify.annotations.Nullable;
@@ -23,6 +24,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.core.env.Environment;
+import org.springframework.util.unit.DataSize;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RequestParam;
@@ -37,12 +39,14 @@ import org.springframework.web.socket.config.annotation.WebSocketConfigurer;
 import org.springframework.web.socket.config.annotation.WebSocketHandlerRegistry;
 import org.springframework.web.socket.handler.AbstractWebSocketHandler;
 import org.springframework.web.socket.handler.ConcurrentWebSocketSessionDecorator;
+import org.springframework.web.socket.handler.SessionLimitExceededException;
 import org.springframework.web.socket.server.standard.ServletServerContainerFactoryBean;
 
 /**
  * The server under test, started in its own JVM by the driver. One raw Spring handler at {@code /ws}
- * echoes every message and is the target of broadcasts; {@code /control/*} lets the driver start a
- * broadcast and read CPU time and heap.
+ * echoes every message and is the target of broadcasts; another at {@code /chat} broadcasts every
+ * text it receives ({@link ChatHandler}); {@code /control/*} lets the driver start a broadcast and
+ * read CPU time and heap.
  * <p>
  * The same code runs in both modes: {@code --resilient-ws.server.enabled=false} is plain Spring
  * (broadcast = a loop over {@link ConcurrentWebSocketSessionDecorator}s, as Spring's documentation
@@ -60,6 +64,8 @@ public class BenchServerApp implements WebSocketConfigurer {
 
 	private final EchoHandler handler = new EchoHandler();
 
+	private final ChatHandler chat = new ChatHandler();
+
 	public static void main(String[] args) {
 		SpringApplication.run(BenchServerApp.class, args);
 	}
@@ -67,11 +73,21 @@ public class BenchServerApp implements WebSocketConfigurer {
 	@Override
 	public void registerWebSocketHandlers(WebSocketHandlerRegistry registry) {
 		registry.addHandler(this.handler, "/ws").setAllowedOriginPatterns("*");
+		registry.addHandler(this.chat, "/chat").setAllowedOriginPatterns("*");
 	}
 
 	@Bean
 	EchoHandler echoHandler() {
 		return this.handler;
+	}
+
+	@Bean
+	ChatHandler chatHandler(ObjectProvider<ServerSessionRegistry> registry, Environment env) {
+		this.chat.registry = registry.getIfAvailable();
+		this.chat.plainBufferLimit = (int) env
+			.getProperty("bench.plain-buffer-limit", DataSize.class, DataSize.ofBytes(PLAIN_BUFFER_LIMIT))
+			.toBytes();
+		return this.chat;
 	}
 
 	@Bean
@@ -132,6 +148,66 @@ public class BenchServerApp implements WebSocketConfigurer {
 
 	}
 
+	/**
+	 * The chat of the chat scenario (issue 10's probe): every text one participant sends goes to every
+	 * participant of {@code /chat}, on the thread that read it. With the starter that is
+	 * {@link ServerSessionRegistry#broadcast(String, java.util.function.Predicate)}; on plain Spring a
+	 * loop over {@link ConcurrentWebSocketSessionDecorator}s of {@code bench.plain-buffer-limit} (10 s
+	 * send time limit), closing a session whose decorator gives up, as Spring's own exception handling
+	 * around a handler would.
+	 */
+	static final class ChatHandler extends AbstractWebSocketHandler {
+
+		final Map<String, WebSocketSession> decorated = new ConcurrentHashMap<>();
+
+		volatile @Nullable ServerSessionRegistry registry;
+
+		volatile int plainBufferLimit = PLAIN_BUFFER_LIMIT;
+
+		@Override
+		public void afterConnectionEstablished(WebSocketSession session) {
+			if (this.registry == null) {
+				this.decorated.put(session.getId(),
+						new ConcurrentWebSocketSessionDecorator(session, PLAIN_SEND_TIME_LIMIT_MS, this.plainBufferLimit));
+			}
+		}
+
+		@Override
+		protected void handleTextMessage(WebSocketSession session, TextMessage message) {
+			ServerSessionRegistry sessions = this.registry;
+			if (sessions != null) {
+				sessions.broadcast(message.getPayload(), (target) -> target.endpoint().equals("/chat"));
+				return;
+			}
+			for (WebSocketSession target : this.decorated.values()) {
+				try {
+					target.sendMessage(message);
+				}
+				catch (SessionLimitExceededException ex) {
+					closeQuietly(target, ex.getStatus());
+				}
+				catch (IOException | RuntimeException ex) {
+					closeQuietly(target, CloseStatus.SERVER_ERROR);
+				}
+			}
+		}
+
+		private static void closeQuietly(WebSocketSession session, CloseStatus status) {
+			try {
+				session.close(status);
+			}
+			catch (IOException | RuntimeException ex) {
+				// Already closed.
+			}
+		}
+
+		@Override
+		public void afterConnectionClosed(WebSocketSession session, CloseStatus status) {
+			this.decorated.remove(session.getId());
+		}
+
+	}
+
 	@RestController
 	static class Control {
 
@@ -173,6 +249,10 @@ public class BenchServerApp implements WebSocketConfigurer {
 			stats.put("sessions", (this.registry != null) ? this.registry.count() : this.handler.decorated.size());
 			stats.put("threads", ManagementFactory.getThreadMXBean().getThreadCount());
 			stats.put("nanoTime", System.nanoTime());
+			if (this.registry != null) {
+				stats.put("inboundPauses",
+						this.registry.statistics().stream().mapToLong(EndpointStatistics::inboundPauses).sum());
+			}
 			return stats;
 		}
 

@@ -1,0 +1,74 @@
+// The chat probe of issue 10, for the chat scenario: one sender and <receivers> receivers, Node `ws`
+// clients, on a /chat endpoint that broadcasts every text it receives to every participant. The
+// sender sends <count> texts of 1 KiB random base64, keeping at most <window> in flight to the
+// slowest receiver (its own copies are not windowed, as in a real chat). Stops when every receiver
+// has every message, when a client is closed (nothing more would be sent), or after <bound> ms.
+//
+//   node chat-probe.js --url=ws://127.0.0.1:8090/chat --count=20000 --window=200 --receivers=1
+//        --deflate=false --bound=20000
+//
+// Prints one JSON line: delivered (to the slowest receiver), millis (until done, or until the stop),
+// complete, and closes [{client, code, reason, atMillis}].
+'use strict';
+const { randomBytes } = require('crypto');
+const WebSocket = require('ws');
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=')));
+const url = args.url;
+const count = Number(args.count || 20000);
+const window = Number(args.window || 200);
+const receiverCount = Number(args.receivers || 1);
+const deflate = args.deflate === 'true';
+const bound = Number(args.bound || 20000);
+
+const options = { perMessageDeflate: deflate };
+const sender = new WebSocket(url, options);
+const receivers = Array.from({ length: receiverCount }, () => new WebSocket(url, options));
+const delivered = new Array(receiverCount).fill(0);
+const closes = [];
+let open = 0;
+let sent = 0;
+let start = 0;
+let finished = false;
+
+const slowest = () => Math.min(...delivered);
+const pump = () => {
+  while (sent < count && sent - slowest() < window && sender.readyState === WebSocket.OPEN) {
+    sender.send(randomBytes(768).toString('base64'));
+    sent++;
+  }
+};
+const finish = () => {
+  if (finished) return;
+  finished = true;
+  const done = slowest();
+  process.stdout.write(`${JSON.stringify({ delivered: done, sent, millis: Date.now() - start,
+    complete: done === count, closes })}\n`);
+  process.exit(0);
+};
+
+receivers.forEach((ws, i) => ws.on('message', () => {
+  delivered[i]++;
+  if (slowest() === count) {
+    finish();
+  }
+  pump();
+}));
+sender.on('message', () => {});
+[sender, ...receivers].forEach((ws, i) => {
+  const name = (i === 0) ? 'sender' : `receiver${i}`;
+  ws.on('open', () => {
+    if (++open === receiverCount + 1) {
+      start = Date.now();
+      setTimeout(finish, bound);
+      pump();
+    }
+  });
+  ws.on('close', (code, reason) => {
+    closes.push({ client: name, code, reason: reason.toString(), atMillis: start ? Date.now() - start : -1 });
+    // Give the other clients a moment to read what is already on its way, then stop.
+    if (!finished) setTimeout(finish, 500);
+  });
+  ws.on('error', () => {});
+});
+setTimeout(finish, bound + 10000);

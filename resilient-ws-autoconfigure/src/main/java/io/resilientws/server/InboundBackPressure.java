@@ -141,8 +141,12 @@ final class InboundBackPressure {
 		ScheduledFuture<?> cap = this.scheduler.schedule(() -> drained.forEach((waiter) -> waiter.complete(null)),
 				now.plus(MAX_PAUSE));
 		CompletableFuture.allOf(drained.toArray(CompletableFuture[]::new)).thenRun(() -> {
-			resume.run();
 			cap.cancel(false);
+			// Resumed from the scheduler, a hop away from the thread that drained the queue: Tomcat
+			// 11.0.22 loses a resume that lands while the reading thread is still leaving its suspended
+			// read (see ManagedSession's reader, which also pings to wake such a read). The hop makes
+			// that window all but unreachable.
+			this.scheduler.schedule(resume, this.scheduler.getClock().instant());
 		});
 		return true;
 	}

@@ -11,6 +11,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.server.SessionEvent;
 import io.resilientws.testsupport.NodePeer;
+import org.awaitility.core.ConditionTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -73,10 +74,29 @@ class NodeChatBroadcastTest {
 		this.server.getBean(ServerSessionRegistry.class).addListener(this.events::add);
 		int port = this.server.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
 		startProbe("ws://127.0.0.1:" + port + "/chat", COUNT, 200);
-		await().atMost(Duration.ofSeconds(30)).until(() -> has("done " + COUNT) || has("close"));
+		try {
+			await().atMost(Duration.ofSeconds(30)).until(() -> has("done " + COUNT) || has("close"));
+		}
+		catch (ConditionTimeoutException ex) {
+			// Say where it stopped: how far the probe got, and what each session still buffers.
+			StringBuilder state = new StringBuilder("Neither all " + COUNT + " delivered nor a close within 30 s; the probe's last lines "
+					+ lastLines());
+			this.server.getBean(ServerSessionRegistry.class)
+				.sessions()
+				.forEach((session) -> state.append("; session ")
+					.append(session.getId())
+					.append(" buffers ")
+					.append(session.bufferedAmount())
+					.append(" bytes"));
+			throw new AssertionError(state, ex);
+		}
 		assertThat(this.output).as("the probe's output").noneMatch((line) -> line.startsWith("close"))
 			.anyMatch((line) -> line.startsWith("done " + COUNT));
 		assertThat(this.events).noneMatch(SessionEvent.Closed.class::isInstance);
+	}
+
+	private List<String> lastLines() {
+		return this.output.subList(Math.max(0, this.output.size() - 4), this.output.size());
 	}
 
 	private boolean has(String prefix) {

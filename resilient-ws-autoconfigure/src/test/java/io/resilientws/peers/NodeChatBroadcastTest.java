@@ -88,7 +88,7 @@ class NodeChatBroadcastTest {
 					.append(" buffers ")
 					.append(session.bufferedAmount())
 					.append(" bytes"));
-			throw new AssertionError(state, ex);
+			throw new AssertionError(state.toString(), ex);
 		}
 		assertThat(this.output).as("the probe's output").noneMatch((line) -> line.startsWith("close"))
 			.anyMatch((line) -> line.startsWith("done " + COUNT));

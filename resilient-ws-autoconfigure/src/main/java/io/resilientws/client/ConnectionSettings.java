@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 import io.resilientws.ConfigurationChecks;
 import io.resilientws.InvalidConfigurationException;
@@ -33,6 +34,8 @@ public final class ConnectionSettings {
 
 	private final Map<String, String> headers;
 
+	private final Supplier<Map<String, String>> headerSupplier;
+
 	private final Duration connectTimeout;
 
 	private final Duration closeTimeout;
@@ -55,6 +58,7 @@ public final class ConnectionSettings {
 		this.url = url;
 		this.subprotocols = List.copyOf(builder.subprotocols);
 		this.headers = Map.copyOf(builder.headers);
+		this.headerSupplier = builder.headerSupplier;
 		this.connectTimeout = builder.connectTimeout;
 		this.closeTimeout = builder.closeTimeout;
 		this.autoStartup = builder.autoStartup;
@@ -132,6 +136,26 @@ public final class ConnectionSettings {
 		return this.headers;
 	}
 
+	/**
+	 * Headers computed anew for every connect attempt (a rotated token, say), added to
+	 * {@link #headers()} and winning over them; empty when none is set.
+	 */
+	public Supplier<Map<String, String>> headerSupplier() {
+		return this.headerSupplier;
+	}
+
+	/** The headers of one connect attempt: the fixed ones, then the supplier's, checked like the fixed ones. */
+	Map<String, String> handshakeHeaders() {
+		Map<String, String> supplied = this.headerSupplier.get();
+		if (supplied == null || supplied.isEmpty()) {
+			return this.headers;
+		}
+		HandshakeHeaders.validate(supplied);
+		Map<String, String> all = new LinkedHashMap<>(this.headers);
+		all.putAll(supplied);
+		return all;
+	}
+
 	public Duration connectTimeout() {
 		return this.connectTimeout;
 	}
@@ -189,6 +213,8 @@ public final class ConnectionSettings {
 		private List<String> subprotocols = new ArrayList<>();
 
 		private Map<String, String> headers = new LinkedHashMap<>();
+
+		private Supplier<Map<String, String>> headerSupplier = Map::of;
 
 		private Duration connectTimeout = Duration.ofSeconds(10);
 
@@ -281,6 +307,18 @@ public final class ConnectionSettings {
 
 		public Builder header(String name, String value) {
 			this.headers.put(name, value);
+			return this;
+		}
+
+		/**
+		 * Headers to compute anew before every connect attempt, such as a token that rotates without a
+		 * restart; they are added to the fixed headers and win over them. Called outside any lock on a
+		 * resilient-ws thread (the scheduler's or the I/O pool's), so return quickly, from a cache. A
+		 * supplier that throws, or returns a header the handshake may not carry, fails that attempt
+		 * (retried with backoff) without the value appearing anywhere.
+		 */
+		public Builder headerSupplier(Supplier<Map<String, String>> headerSupplier) {
+			this.headerSupplier = headerSupplier;
 			return this;
 		}
 

@@ -40,7 +40,7 @@ final class WebSocketConnector implements Connector {
 	public CompletableFuture<WebSocket> connect(ConnectionSettings settings, WebSocket.Listener listener) {
 		WebSocket.Builder builder = client(settings.sslBundle()).newWebSocketBuilder()
 			.connectTimeout(settings.connectTimeout());
-		settings.headers().forEach(builder::header);
+		settings.handshakeHeaders().forEach(builder::header);
 		List<String> subprotocols = settings.subprotocols();
 		if (!subprotocols.isEmpty()) {
 			builder.subprotocols(subprotocols.get(0),

@@ -2,7 +2,9 @@ package io.resilientws.client;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -71,6 +73,34 @@ class ManagedConnectionTest {
 		assertThat(result.delivery()).succeedsWithin(WAIT);
 		await().atMost(WAIT).until(() -> this.handler.messages.contains("hello"));
 		assertThat(connection.bufferedAmount()).isZero();
+	}
+
+	@Test
+	void aHeaderSupplierIsAskedAgainForEveryAttempt() {
+		AtomicInteger token = new AtomicInteger();
+		ManagedConnection connection = open((settings) -> settings.header("Authorization", "Bearer fixed")
+			.headerSupplier(() -> Map.of("Authorization", "Bearer rotated-" + token.incrementAndGet())));
+		assertThat(this.server.lastHandshakeHeaders().getFirst("Authorization")).isEqualTo("Bearer rotated-1");
+		assertThat(connection.reconnect()).isTrue();
+		awaitOpens(2);
+		assertThat(this.server.lastHandshakeHeaders().getFirst("Authorization")).isEqualTo("Bearer rotated-2");
+	}
+
+	@Test
+	void aHeaderSupplierThatGivesAnInvalidValueFailsTheAttemptWithoutShowingIt() {
+		ConnectionSettings settings = ConnectionSettings.builder()
+			.url("ws://127.0.0.1:" + this.proxy.port() + "/ws")
+			.reconnectEnabled(false)
+			.headerSupplier(() -> Map.of("Authorization", "Bearer leaked-secret\n"))
+			.build();
+		ManagedConnection connection = this.registry.register("test", settings, this.handler);
+		connection.start();
+		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.CLOSED);
+		assertThat(this.server.handshakeHeaders()).isEmpty();
+		assertThat(connection.lastClose()).hasValueSatisfying((close) -> {
+			assertThat(close.code()).isEqualTo(1006);
+			assertThat(close.reason()).doesNotContain("leaked-secret");
+		});
 	}
 
 	@Test

@@ -149,6 +149,12 @@ final class ConnectionStateMachine {
 		}
 	}
 
+	ConnectionState state() {
+		synchronized (this.lock) {
+			return this.state;
+		}
+	}
+
 	boolean lockHeldByCurrentThread() {
 		return Thread.holdsLock(this.lock);
 	}

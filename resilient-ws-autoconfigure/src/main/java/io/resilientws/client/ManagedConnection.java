@@ -90,7 +90,8 @@ public final class ManagedConnection {
 	}
 
 	public ConnectionState state() {
-		return snapshot().state();
+		// Read often (health, filters, loops): no snapshot to build for one field.
+		return this.machine.state();
 	}
 
 	/** The browser's {@code readyState}: 0 connecting (or waiting to reconnect), 1 open, 2 closing, 3 closed. */

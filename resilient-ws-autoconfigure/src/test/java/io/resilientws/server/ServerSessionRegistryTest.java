@@ -250,7 +250,7 @@ class ServerSessionRegistryTest {
 					+ "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
 				.getBytes(StandardCharsets.US_ASCII));
 			InputStream in = socket.getInputStream();
-			String response = readHttpHead(in);
+			String response = NonReadingClient.readHttpHead(in);
 			assertThat(response).startsWith("HTTP/1.1 101");
 			await().atMost(WAIT).until(() -> this.registry.count() == 2);
 			// A masked frame with the reserved opcode 0x3: not WebSocket.
@@ -267,18 +267,6 @@ class ServerSessionRegistryTest {
 		assertThat(closedEvents().get(0).cause()).isEqualTo(CloseCause.ERROR);
 		bystander.send("unaffected");
 		await().atMost(WAIT).until(() -> bystander.messages.contains("unaffected"));
-	}
-
-	private static String readHttpHead(InputStream in) throws IOException {
-		StringBuilder head = new StringBuilder();
-		while (!head.toString().endsWith("\r\n\r\n")) {
-			int next = in.read();
-			if (next < 0) {
-				break;
-			}
-			head.append((char) next);
-		}
-		return head.toString();
 	}
 
 	@Test

@@ -97,7 +97,8 @@ public final class NonReadingClient implements AutoCloseable {
 		return frame;
 	}
 
-	private static String readHttpHead(InputStream in) throws IOException {
+	/** Reads an HTTP response head up to its blank line (or the end of the stream). */
+	public static String readHttpHead(InputStream in) throws IOException {
 		StringBuilder head = new StringBuilder();
 		while (!head.toString().endsWith("\r\n\r\n")) {
 			int next = in.read();

@@ -2,6 +2,7 @@ package io.resilientws.autoconfigure;
 
 import io.resilientws.IoPool;
 import io.resilientws.ResilientWsScheduler;
+import io.resilientws.server.Fanout;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.server.WebSocketHandlerMappingPostProcessor;
 
@@ -34,11 +35,13 @@ public final class ResilientWsServerAutoConfiguration {
 	@Bean
 	@ConditionalOnMissingBean
 	ServerSessionRegistry resilientWsServerSessionRegistry(ResilientWsServerProperties properties,
-			ResilientWsScheduler scheduler, ApplicationEventPublisher publisher, Environment environment) {
+			ResilientWsScheduler scheduler, ApplicationEventPublisher publisher, Environment environment,
+			ObjectProvider<Fanout> fanout) {
 		ServerSessionRegistry[] self = new ServerSessionRegistry[1];
 		ServerSessionRegistry registry = new ServerSessionRegistry(properties.toSettings(), scheduler.taskScheduler(),
 				() -> AvailabilityChangeEvent.publish(publisher, self[0], ReadinessState.REFUSING_TRAFFIC),
-				IoPool.create("resilient-ws-server-io-", Threading.VIRTUAL.isActive(environment)));
+				IoPool.create("resilient-ws-server-io-", Threading.VIRTUAL.isActive(environment)),
+				fanout.getIfAvailable(Fanout::singleInstance));
 		self[0] = registry;
 		return registry;
 	}

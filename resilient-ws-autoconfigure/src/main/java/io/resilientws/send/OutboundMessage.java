@@ -74,6 +74,14 @@ public final class OutboundMessage {
 		return new OutboundMessage(null, copy.asReadOnlyBuffer(), copy.remaining(), observed);
 	}
 
+	/**
+	 * An unobserved message with the same payload (shared, not copied): one for each session a
+	 * broadcast reaches, since a queue owns the message objects it holds.
+	 */
+	public OutboundMessage unobservedCopy() {
+		return new OutboundMessage(this.text, this.binary, this.size, false);
+	}
+
 	/** Whether a sender watches this message's delivery (false for an unobserved message). */
 	public boolean isObserved() {
 		return this.observed;

@@ -38,6 +38,12 @@ public enum SendFailure {
 	STALLED,
 
 	/** The sending thread was interrupted while waiting for room (policy BLOCK). */
-	INTERRUPTED
+	INTERRUPTED,
+
+	/**
+	 * Cluster mode: the message was for a session on another instance, and it could not be published
+	 * (Redis unreachable, or no answer within {@code resilient-ws.cluster.request-timeout}).
+	 */
+	NOT_PUBLISHED
 
 }

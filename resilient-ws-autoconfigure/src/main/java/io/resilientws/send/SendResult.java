@@ -27,6 +27,14 @@ public final class SendResult {
 		return new SendResult(null, delivery);
 	}
 
+	/**
+	 * A result for a message taken by something other than this process's send buffer (in cluster mode,
+	 * a message for a session on another instance): {@code delivery} says what became of it.
+	 */
+	public static SendResult forwarded(CompletableFuture<Void> delivery) {
+		return new SendResult(null, delivery);
+	}
+
 	/** A result for a message refused before it was queued. */
 	public static SendResult rejected(SendFailure reason) {
 		return new SendResult(reason, CompletableFuture.failedFuture(new UndeliveredMessageException(reason, null)));

@@ -1,12 +1,15 @@
 package io.resilientws.server;
 
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -24,6 +27,7 @@ import io.resilientws.heartbeat.HeartbeatSweep;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.SendFailure;
 import io.resilientws.send.SendResult;
+import io.resilientws.send.UndeliveredMessageException;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
 import org.jspecify.annotations.Nullable;
@@ -84,6 +88,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final InboundBackPressure backPressure;
 
+	private final Fanout fanout;
+
 	/**
 	 * @param refusingTraffic called when the drain starts (the auto-configuration publishes readiness
 	 * REFUSING_TRAFFIC)
@@ -97,7 +103,17 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	 */
 	public ServerSessionRegistry(ServerSettings settings, TaskScheduler scheduler, Runnable refusingTraffic,
 			ExecutorService pool) {
+		this(settings, scheduler, refusingTraffic, pool, Fanout.singleInstance());
+	}
+
+	/**
+	 * As above, with the fan-out to the other instances of the application (cluster mode); the registry
+	 * starts and stops it.
+	 */
+	public ServerSessionRegistry(ServerSettings settings, TaskScheduler scheduler, Runnable refusingTraffic,
+			ExecutorService pool, Fanout fanout) {
 		this.settings = settings;
+		this.fanout = fanout;
 		this.scheduler = scheduler;
 		this.refusingTraffic = refusingTraffic;
 		this.pool = pool;
@@ -131,36 +147,101 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		return this.draining;
 	}
 
+	/** This instance's session with that id. */
 	public Optional<ManagedSession> find(String sessionId) {
 		return Optional.ofNullable(this.sessions.get(sessionId));
 	}
 
+	/** This instance's sessions of that user ({@link #sendToPrincipal} reaches them on every instance). */
 	public List<ManagedSession> findByPrincipal(String name) {
 		return this.sessions.values().stream().filter((s) -> s.principalName().filter(name::equals).isPresent()).toList();
 	}
 
+	/** This instance's sessions of that endpoint. */
 	public List<ManagedSession> findByEndpoint(String path) {
 		return this.sessions.values().stream().filter((s) -> s.endpoint().equals(path)).toList();
 	}
 
-	/** Sends to one session; rejected with {@link SendFailure#CLOSED} when there is no such session. */
+	/**
+	 * Sends to one session, wherever it is. A session of this instance takes the message into its send
+	 * buffer (the delivery future completes when it is written). In cluster mode a session elsewhere gets
+	 * it through Redis: the result is accepted, and its delivery future completes when the instance that
+	 * holds the session received it, or fails with {@link SendFailure#CLOSED} (no instance holds it) or
+	 * {@link SendFailure#NOT_PUBLISHED} (Redis did not take it). Without cluster mode an unknown id is
+	 * rejected with {@link SendFailure#CLOSED}.
+	 */
 	public SendResult send(String sessionId, String text) {
-		ManagedSession session = this.sessions.get(sessionId);
-		return (session != null) ? session.send(text) : SendResult.rejected(SendFailure.CLOSED);
+		return send(sessionId, OutboundMessage.text(text));
 	}
 
-	/** Sends to every session. Returns once every session has accepted or refused the message. */
+	/** As {@link #send(String, String)}, for a binary message (its remaining bytes, copied). */
+	public SendResult send(String sessionId, ByteBuffer data) {
+		return send(sessionId, OutboundMessage.binary(data));
+	}
+
+	private SendResult send(String sessionId, OutboundMessage message) {
+		ManagedSession session = this.sessions.get(sessionId);
+		if (session != null) {
+			return session.send(message);
+		}
+		CompletableFuture<ClusterPublication> published = this.fanout
+			.publish(SessionSelector.session(sessionId), message.unobservedCopy());
+		if (published.isDone() && published.join().status() == ClusterPublication.Status.SINGLE_INSTANCE) {
+			return SendResult.rejected(SendFailure.CLOSED);
+		}
+		return SendResult.forwarded(published.thenCompose(ServerSessionRegistry::deliveredToOneInstance));
+	}
+
+	private static CompletableFuture<Void> deliveredToOneInstance(ClusterPublication publication) {
+		if (publication.status() == ClusterPublication.Status.NOT_PUBLISHED) {
+			return CompletableFuture.failedFuture(new UndeliveredMessageException(SendFailure.NOT_PUBLISHED, null));
+		}
+		return (publication.instances() > 0) ? CompletableFuture.completedFuture(null)
+				: CompletableFuture.failedFuture(new UndeliveredMessageException(SendFailure.CLOSED, null));
+	}
+
+	/** Sends to every session of one user, on every instance. */
+	public BroadcastResult sendToPrincipal(String name, String text) {
+		return broadcast(text, SessionSelector.principal(name));
+	}
+
+	/** As {@link #sendToPrincipal(String, String)}, for a binary message. */
+	public BroadcastResult sendToPrincipal(String name, ByteBuffer data) {
+		return broadcast(data, SessionSelector.principal(name));
+	}
+
+	/** Sends to every session on every instance. */
 	public BroadcastResult broadcast(String text) {
-		return broadcast(text, (session) -> true);
+		return broadcast(text, SessionSelector.all());
+	}
+
+	/** Sends a binary message (its remaining bytes, copied once) to every session on every instance. */
+	public BroadcastResult broadcast(ByteBuffer data) {
+		return broadcast(data, SessionSelector.all());
 	}
 
 	/**
-	 * Sends to the sessions {@code filter} selects. Never blocks on a session: each takes the message
-	 * into its own bounded buffer or refuses it. What becomes of each copy later is counted and
-	 * published (meters, {@link SessionEvent.Undelivered}), not returned: the copies carry no delivery
-	 * futures, so a broadcast costs no pool hand-off per delivered message.
+	 * Sends to the sessions {@code selector} selects, on every instance. Never blocks on a session: each
+	 * takes the message into its own bounded buffer or refuses it. What becomes of each copy later is
+	 * counted and published (meters, {@link SessionEvent.Undelivered}) by the instance that holds the
+	 * session, not returned: the copies carry no delivery futures, so a broadcast costs no pool hand-off
+	 * per delivered message.
 	 */
-	public BroadcastResult broadcast(String text, Predicate<ManagedSession> filter) {
+	public BroadcastResult broadcast(String text, SessionSelector selector) {
+		OutboundMessage message = OutboundMessage.unobservedText(text, OutboundMessage.sizeOf(text));
+		return broadcast(selector, message);
+	}
+
+	/** As {@link #broadcast(String, SessionSelector)}, for a binary message. */
+	public BroadcastResult broadcast(ByteBuffer data, SessionSelector selector) {
+		return broadcast(selector, OutboundMessage.unobservedBinary(data));
+	}
+
+	/**
+	 * Sends to the sessions of <em>this instance</em> that {@code filter} selects (a Java predicate
+	 * cannot reach other instances; {@link #broadcast(String, SessionSelector)} can).
+	 */
+	public BroadcastResult broadcastLocally(String text, Predicate<ManagedSession> filter) {
 		long size = OutboundMessage.sizeOf(text);
 		int accepted = 0;
 		int rejected = 0;
@@ -175,6 +256,65 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			}
 		}
 		return new BroadcastResult(accepted, rejected);
+	}
+
+	private BroadcastResult broadcast(SessionSelector selector, OutboundMessage message) {
+		// Published before the local copies are queued, so that the other instances' sessions get
+		// the messages of one caller in the order this instance's sessions do.
+		CompletableFuture<ClusterPublication> published = this.fanout.publish(selector, message);
+		int[] counts = deliverLocally(selector, message);
+		return new BroadcastResult(counts[0], counts[1], published);
+	}
+
+	/** Queues an unobserved copy of {@code message} in each selected session; returns {accepted, rejected}. */
+	private int[] deliverLocally(SessionSelector selector, OutboundMessage message) {
+		int accepted = 0;
+		int rejected = 0;
+		for (ManagedSession session : candidates(selector)) {
+			if (selector.matches(session)) {
+				if (session.sendAndForget(message.unobservedCopy())) {
+					accepted++;
+				}
+				else {
+					rejected++;
+				}
+			}
+		}
+		return new int[] { accepted, rejected };
+	}
+
+	private Collection<ManagedSession> candidates(SessionSelector selector) {
+		if (selector instanceof SessionSelector.Session one) {
+			ManagedSession session = this.sessions.get(one.id());
+			return (session != null) ? List.of(session) : List.of();
+		}
+		return this.sessions.values();
+	}
+
+	/** What the fan-out hands over: messages other instances published for sessions here. */
+	private final class Receiver implements Fanout.Receiver {
+
+		@Override
+		public void deliver(SessionSelector selector, OutboundMessage message) {
+			deliverLocally(selector, message);
+		}
+
+		@Override
+		public Fanout.Counts counts() {
+			Map<String, Integer> byEndpoint = new TreeMap<>();
+			for (EndpointStatistics endpoint : ServerSessionRegistry.this.statistics.values()) {
+				byEndpoint.put(endpoint.endpoint(), endpoint.open.get());
+			}
+			Map<String, Integer> byPrincipal = new HashMap<>();
+			ServerSessionRegistry.this.admittedPerPrincipal.forEach((name, count) -> byPrincipal.put(name, count.get()));
+			return new Fanout.Counts(byEndpoint, byPrincipal);
+		}
+
+	}
+
+	/** The instances of this application, as this one last saw them (this one alone without cluster mode). */
+	public ClusterView clusterView() {
+		return this.fanout.view();
 	}
 
 	// ---- admission (called by SessionAdmissionInterceptor) ----
@@ -201,6 +341,12 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 				this.admitted.decrementAndGet();
 				return "principal-limit";
 			}
+			// In cluster mode the user's sessions on the other instances count too.
+			if (!this.fanout.admitPrincipal(principal, perPrincipal)) {
+				count.decrementAndGet();
+				this.admitted.decrementAndGet();
+				return "principal-limit";
+			}
 		}
 		return null;
 	}
@@ -213,6 +359,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			if (count != null && count.decrementAndGet() <= 0) {
 				this.admittedPerPrincipal.remove(principal, count);
 			}
+			this.fanout.releasePrincipal(principal);
 		}
 	}
 
@@ -225,6 +372,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		counts.open.incrementAndGet();
 		counts.opened.increment();
 		managed.opened();
+		this.fanout.opened(managed);
 		publish(new SessionEvent.Opened(session.getId(), endpoint, now()));
 		return managed;
 	}
@@ -237,6 +385,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		}
 		if (managed != null) {
 			this.statistics.get(managed.endpoint()).open.decrementAndGet();
+			this.fanout.closed(managed);
 			CloseCause cause = managed.closed(status);
 			publish(new SessionEvent.Closed(session.getId(), managed.endpoint(), status.getCode(), cause, now()));
 		}
@@ -290,6 +439,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	public void start() {
 		this.draining = false;
 		this.running = true;
+		this.fanout.start(new Receiver());
 		scheduleSweep();
 	}
 
@@ -333,6 +483,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			sweepTask.cancel(false);
 		}
 		this.refusingTraffic.run();
+		// Out of the cluster view first, so that no instance counts or routes to this one any more.
+		this.fanout.leave();
 		List<ManagedSession> open = new ArrayList<>(this.sessions.values());
 		if (open.isEmpty()) {
 			return CompletableFuture.completedFuture(null);
@@ -371,6 +523,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	@Override
 	public void destroy() {
+		this.fanout.stop();
 		this.pool.shutdown();
 	}
 

@@ -121,11 +121,11 @@ class ServerObservabilityTest {
 			}
 			fullPolls.set(0);
 			for (int i = 0; i < 100; i++) {
-				registry.broadcast(payload, (session) -> session == slow);
+				registry.broadcastLocally(payload, (session) -> session == slow);
 			}
 			return false;
 		});
-		assertThat(registry.broadcast(payload, (session) -> session == slow).rejected()).isEqualTo(1);
+		assertThat(registry.broadcastLocally(payload, (session) -> session == slow).rejected()).isEqualTo(1);
 		assertThat(meters.get("resilientws.server.send.overflows")
 			.tags("endpoint", "/ws", "policy", "drop_newest")
 			.counter()

@@ -53,6 +53,7 @@ import org.springframework.web.socket.server.standard.ServletServerContainerFact
  * session with that status code instead;</li>
  * <li>every other text message is recorded, in arrival order, in {@link #received()}.</li>
  * </ul>
+ * A handshake with the query parameter {@code user=<name>} is authenticated as that user.
  *
  * <p>By default the application runs <em>without</em> resilient-ws's own auto-configurations (every
  * auto-configuration whose class name starts with {@code io.resilientws.} is excluded), so it
@@ -365,6 +366,29 @@ public final class TestWebSocketServer implements AutoCloseable {
 		 * Tomcat closes sessions with 1009 on messages over 8 KiB by default; tests send bigger ones,
 		 * as real applications configured for them do.
 		 */
+		/**
+		 * A handshake with {@code ?user=<name>} is authenticated as that user, so tests can open
+		 * sessions of a principal without a security setup.
+		 */
+		@Bean
+		static jakarta.servlet.Filter queryParameterPrincipal() {
+			return (request, response, chain) -> {
+				String user = request.getParameter("user");
+				if (user != null && request instanceof jakarta.servlet.http.HttpServletRequest http) {
+					java.security.Principal principal = () -> user;
+					chain.doFilter(new jakarta.servlet.http.HttpServletRequestWrapper(http) {
+						@Override
+						public java.security.Principal getUserPrincipal() {
+							return principal;
+						}
+					}, response);
+				}
+				else {
+					chain.doFilter(request, response);
+				}
+			};
+		}
+
 		@Bean
 		static ServletServerContainerFactoryBean webSocketContainer() {
 			ServletServerContainerFactoryBean container = new ServletServerContainerFactoryBean();

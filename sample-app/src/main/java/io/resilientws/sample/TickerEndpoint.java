@@ -55,7 +55,7 @@ class TickerEndpoint extends TextWebSocketHandler {
 	@Scheduled(fixedRate = 1000)
 	void tick() {
 		String tick = "tick " + this.ticks.incrementAndGet() + " " + Instant.now().truncatedTo(ChronoUnit.SECONDS);
-		this.sessions.broadcast(tick, (session) -> session.endpoint().equals(WebSocketEndpoints.TICKER));
+		this.sessions.broadcastLocally(tick, (session) -> session.endpoint().equals(WebSocketEndpoints.TICKER));
 	}
 
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.locks.LockSupport;
 import io.resilientws.server.EndpointStatistics;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.server.SessionEvent;
+import io.resilientws.server.SessionSelector;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
@@ -176,7 +177,7 @@ public class BenchServerApp implements WebSocketConfigurer {
 		protected void handleTextMessage(WebSocketSession session, TextMessage message) {
 			ServerSessionRegistry sessions = this.registry;
 			if (sessions != null) {
-				sessions.broadcast(message.getPayload(), (target) -> target.endpoint().equals("/chat"));
+				sessions.broadcast(message.getPayload(), SessionSelector.endpoint("/chat"));
 				return;
 			}
 			for (WebSocketSession target : this.decorated.values()) {

@@ -1,0 +1,71 @@
+package io.resilientws.server;
+
+import java.util.concurrent.CompletableFuture;
+
+import io.resilientws.send.OutboundMessage;
+
+/**
+ * The seam between the session registry and the other instances of the application. The registry
+ * delivers to its own sessions itself and hands every message that may concern other instances to
+ * its fan-out; the fan-out hands what other instances published to {@link Receiver}. Chosen once at
+ * startup: {@link #singleInstance()} without cluster mode, the Redis fan-out with it.
+ * <p>
+ * Implementations never block the caller on the network (except {@link #admitPrincipal}, which runs
+ * on a handshake thread and waits at most its request timeout) and never call back under a lock.
+ */
+public interface Fanout {
+
+	/** What other instances published, for this instance's sessions. */
+	interface Receiver {
+
+		/** Delivers {@code message} to this instance's sessions that {@code selector} selects. */
+		void deliver(SessionSelector selector, OutboundMessage message);
+
+		/** This instance's open sessions by endpoint, and per user, for the instance's registration. */
+		Counts counts();
+
+	}
+
+	/** A snapshot of the registry's counts that the fan-out publishes about this instance. */
+	record Counts(java.util.Map<String, Integer> sessionsByEndpoint, java.util.Map<String, Integer> sessionsByPrincipal) {
+	}
+
+	/** Starts receiving and announcing this instance; called when the registry starts. */
+	void start(Receiver receiver);
+
+	/**
+	 * Sends {@code message} to the other instances' sessions that {@code selector} selects.
+	 * @return completes (never exceptionally) when the message was published or could not be
+	 */
+	CompletableFuture<ClusterPublication> publish(SessionSelector selector, OutboundMessage message);
+
+	/** A session opened on this instance (so messages for its id or user find this instance). */
+	void opened(ManagedSession session);
+
+	/** A session of this instance closed. */
+	void closed(ManagedSession session);
+
+	/**
+	 * Counts one more session of {@code principal} across all instances, unless that makes more than
+	 * {@code limit}: then counts nothing and returns false.
+	 */
+	boolean admitPrincipal(String principal, int limit);
+
+	/** Gives back a place taken by {@link #admitPrincipal}. */
+	void releasePrincipal(String principal);
+
+	/** The live instances as last seen. */
+	ClusterView view();
+
+	/** Takes this instance out of the cluster view first thing in a drain. */
+	void leave();
+
+	/** Stops receiving; called when the registry is destroyed. */
+	void stop();
+
+	/** No other instances: nothing to publish, the view is this instance. */
+	static Fanout singleInstance() {
+		return new SingleInstanceFanout();
+	}
+
+}

@@ -226,7 +226,7 @@ public final class RedisFanout implements Fanout {
 	private void changeStatus(ClusterView.Status next) {
 		ClusterView.Status previous = this.status;
 		this.status = next;
-		if (previous != next) {
+		if (previous != next && this.beating) {
 			if (next == ClusterView.Status.UP) {
 				logger.info("Cluster node " + this.settings.nodeId() + " is connected to Redis: sends reach every instance");
 			}

@@ -108,6 +108,24 @@ class ConfigurationMetadataTest {
 	}
 
 	@Test
+	void clusterPropertiesAreDescribedWithTheDefaultsTheCodeUses() {
+		ResilientWsClusterProperties builtIn = new ResilientWsClusterProperties();
+		assertThat(properties).containsKeys("resilient-ws.cluster.enabled", "resilient-ws.cluster.node-id",
+				"resilient-ws.cluster.key-prefix", "resilient-ws.cluster.heartbeat-interval",
+				"resilient-ws.cluster.node-timeout", "resilient-ws.cluster.request-timeout");
+		assertThat(properties.get("resilient-ws.cluster.enabled").get("defaultValue").asBoolean()).isFalse();
+		assertThat(properties.get("resilient-ws.cluster.key-prefix").get("defaultValue").asString())
+			.isEqualTo(builtIn.getKeyPrefix());
+		assertThat(duration("resilient-ws.cluster.heartbeat-interval")).isEqualTo(builtIn.getHeartbeatInterval());
+		assertThat(duration("resilient-ws.cluster.node-timeout")).isEqualTo(builtIn.getNodeTimeout());
+		assertThat(duration("resilient-ws.cluster.request-timeout")).isEqualTo(builtIn.getRequestTimeout());
+	}
+
+	private static java.time.Duration duration(String property) {
+		return DurationStyle.detectAndParse(properties.get(property).get("defaultValue").asString());
+	}
+
+	@Test
 	void enumPropertiesListTheirValuesWithDescriptions() {
 		assertThat(values(DEFAULTS + "heartbeat.mode")).containsExactly("FRAME", "TEXT");
 		assertThat(values(DEFAULTS + "send.overflow")).containsExactly("REJECT", "DROP_OLDEST", "BLOCK", "CLOSE");

@@ -47,6 +47,8 @@ public class WebSocketsEndpoint {
 
 	private final Supplier<@Nullable ServerSummary> server;
 
+	private final Supplier<@Nullable ClusterSummary> cluster;
+
 	/**
 	 * @param connections the client connections
 	 * @param history their recent transitions
@@ -65,6 +67,15 @@ public class WebSocketsEndpoint {
 	 */
 	public WebSocketsEndpoint(ConnectionRegistry connections, TransitionHistory history, Clock clock,
 			Supplier<@Nullable ServerSummary> server) {
+		this(connections, history, clock, server, () -> null);
+	}
+
+	/**
+	 * As above, with the cluster part ({@link ClusterSummary#of}), null without cluster mode.
+	 */
+	public WebSocketsEndpoint(ConnectionRegistry connections, TransitionHistory history, Clock clock,
+			Supplier<@Nullable ServerSummary> server, Supplier<@Nullable ClusterSummary> cluster) {
+		this.cluster = cluster;
 		this.connections = connections;
 		this.history = history;
 		this.clock = clock;
@@ -79,7 +90,7 @@ public class WebSocketsEndpoint {
 			.stream()
 			.sorted(Comparator.comparing(ManagedConnection::name))
 			.forEach((connection) -> clients.put(connection.name(), describe(connection, null)));
-		return new WebSocketsDescriptor(clients, this.server.get());
+		return new WebSocketsDescriptor(clients, this.server.get(), this.cluster.get());
 	}
 
 	/** One client connection with its recent transitions, or 404 when there is none of that name. */
@@ -144,9 +155,10 @@ public class WebSocketsEndpoint {
 	 *
 	 * @param clients the client connections, by name
 	 * @param server the server sessions; null (and absent from the JSON) without a server registry
+	 * @param cluster the instances of the cluster; null (and absent from the JSON) without cluster mode
 	 */
-	public record WebSocketsDescriptor(Map<String, ConnectionDescriptor> clients, @Nullable ServerSummary server)
-			implements OperationResponseBody {
+	public record WebSocketsDescriptor(Map<String, ConnectionDescriptor> clients, @Nullable ServerSummary server,
+			@Nullable ClusterSummary cluster) implements OperationResponseBody {
 	}
 
 	/**

@@ -1,13 +1,16 @@
 package io.resilientws.autoconfigure.endpoint;
 
 import io.resilientws.ResilientWsScheduler;
+import io.resilientws.actuate.endpoint.ClusterSummary;
 import io.resilientws.actuate.endpoint.ServerSummary;
 import io.resilientws.actuate.endpoint.TransitionHistory;
 import io.resilientws.actuate.endpoint.WebSocketsEndpoint;
 import io.resilientws.autoconfigure.ResilientWsClientAutoConfiguration;
 import io.resilientws.autoconfigure.ResilientWsServerAutoConfiguration;
 import io.resilientws.client.ConnectionRegistry;
+import io.resilientws.server.Fanout;
 import io.resilientws.server.ServerSessionRegistry;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.actuate.autoconfigure.endpoint.condition.ConditionalOnAvailableEndpoint;
@@ -35,7 +38,8 @@ public final class ResilientWsEndpointAutoConfiguration {
 			ObjectProvider<ServerSummarySource> server) {
 		ServerSummarySource source = server.getIfAvailable();
 		return new WebSocketsEndpoint(connections, TransitionHistory.of(connections, TransitionHistory.DEFAULT_SIZE),
-				scheduler.taskScheduler().getClock(), (source != null) ? source::summary : () -> null);
+				scheduler.taskScheduler().getClock(), (source != null) ? source::summary : () -> null,
+				(source != null) ? source::cluster : () -> null);
 	}
 
 	/** Reaches the server registry only where spring-websocket is on the class path. */
@@ -45,17 +49,32 @@ public final class ResilientWsEndpointAutoConfiguration {
 
 		@Bean
 		@ConditionalOnBean(ServerSessionRegistry.class)
-		ServerSummarySource resilientWsServerSummarySource(ServerSessionRegistry sessions) {
-			return () -> ServerSummary.of(sessions);
+		ServerSummarySource resilientWsServerSummarySource(ServerSessionRegistry sessions, ObjectProvider<Fanout> cluster) {
+			// A Fanout bean exists only in cluster mode.
+			boolean clustered = cluster.getIfAvailable() != null;
+			return new ServerSummarySource() {
+
+				@Override
+				public ServerSummary summary() {
+					return ServerSummary.of(sessions);
+				}
+
+				@Override
+				public @Nullable ClusterSummary cluster() {
+					return clustered ? ClusterSummary.of(sessions.clusterView()) : null;
+				}
+
+			};
 		}
 
 	}
 
 	/** The server part of the endpoint. */
-	@FunctionalInterface
 	interface ServerSummarySource {
 
 		ServerSummary summary();
+
+		@Nullable ClusterSummary cluster();
 
 	}
 

@@ -13,7 +13,9 @@ import io.resilientws.autoconfigure.ResilientWsServerAutoConfiguration;
 import io.resilientws.client.ConnectionRegistry;
 import io.resilientws.health.ClientConnectionsHealthContributor;
 import io.resilientws.health.ConnectionHealthSettings;
+import io.resilientws.health.ClusterHealthIndicator;
 import io.resilientws.health.ServerSessionsHealthIndicator;
+import io.resilientws.server.Fanout;
 import io.resilientws.server.ServerSessionRegistry;
 import org.jspecify.annotations.Nullable;
 
@@ -57,7 +59,7 @@ public final class ResilientWsHealthAutoConfiguration {
 		Map<String, HealthContributor> parts = new LinkedHashMap<>();
 		parts.put("clients", new ClientConnectionsHealthContributor(connections, healthSettings(properties),
 				scheduler.taskScheduler().getClock()));
-		server.ifAvailable((part) -> parts.put("server", part.indicator()));
+		server.ifAvailable((part) -> parts.putAll(part.indicators()));
 		return CompositeHealthContributor.fromMap(parts);
 	}
 
@@ -71,9 +73,12 @@ public final class ResilientWsHealthAutoConfiguration {
 
 		@Bean
 		@ConditionalOnBean(ServerSessionRegistry.class)
-		ServerHealthPart resilientWsServerHealthPart(ServerSessionRegistry sessions) {
-			ServerSessionsHealthIndicator indicator = new ServerSessionsHealthIndicator(sessions);
-			return () -> indicator;
+		ServerHealthPart resilientWsServerHealthPart(ServerSessionRegistry sessions, ObjectProvider<Fanout> cluster) {
+			Map<String, HealthIndicator> indicators = new LinkedHashMap<>();
+			indicators.put("server", new ServerSessionsHealthIndicator(sessions));
+			// A Fanout bean exists only in cluster mode.
+			cluster.ifAvailable((ignored) -> indicators.put("cluster", new ClusterHealthIndicator(sessions)));
+			return () -> indicators;
 		}
 
 	}
@@ -81,7 +86,7 @@ public final class ResilientWsHealthAutoConfiguration {
 	@FunctionalInterface
 	interface ServerHealthPart {
 
-		HealthIndicator indicator();
+		Map<String, HealthIndicator> indicators();
 
 	}
 

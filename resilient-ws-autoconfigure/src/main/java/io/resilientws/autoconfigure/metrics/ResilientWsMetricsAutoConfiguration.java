@@ -5,9 +5,12 @@ import java.time.Duration;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.resilientws.ResilientWsScheduler;
 import io.resilientws.autoconfigure.ResilientWsClientAutoConfiguration;
+import io.resilientws.autoconfigure.ResilientWsClusterAutoConfiguration;
 import io.resilientws.autoconfigure.ResilientWsServerAutoConfiguration;
 import io.resilientws.client.ConnectionRegistry;
 import io.resilientws.metrics.ClientConnectionMetrics;
+import io.resilientws.cluster.RedisFanout;
+import io.resilientws.metrics.ClusterMetrics;
 import io.resilientws.metrics.ServerSessionMetrics;
 import io.resilientws.server.ServerSessionRegistry;
 
@@ -20,10 +23,11 @@ import org.springframework.context.annotation.Configuration;
 
 /**
  * Meters of the managed client connections ({@code resilientws.client.*}) and of the server sessions
- * ({@code resilientws.server.*}), when the application has a Micrometer {@link MeterRegistry} (Spring
+ * ({@code resilientws.server.*}) and of cluster mode ({@code resilientws.cluster.*}), when the application has a Micrometer {@link MeterRegistry} (Spring
  * Boot binds the {@code MeterBinder}s to it).
  */
-@AutoConfiguration(after = { ResilientWsClientAutoConfiguration.class, ResilientWsServerAutoConfiguration.class },
+@AutoConfiguration(after = { ResilientWsClientAutoConfiguration.class, ResilientWsServerAutoConfiguration.class,
+		ResilientWsClusterAutoConfiguration.class },
 		afterName = { "org.springframework.boot.micrometer.metrics.autoconfigure.MetricsAutoConfiguration",
 				"org.springframework.boot.micrometer.metrics.autoconfigure.CompositeMeterRegistryAutoConfiguration" })
 @ConditionalOnClass(MeterRegistry.class)
@@ -47,6 +51,19 @@ public final class ResilientWsMetricsAutoConfiguration {
 		ServerSessionMetrics resilientWsServerSessionMetrics(ServerSessionRegistry sessions,
 				ResilientWsScheduler scheduler) {
 			return new ServerSessionMetrics(sessions, scheduler.taskScheduler(), Duration.ofSeconds(5));
+		}
+
+	}
+
+	@Configuration(proxyBeanMethods = false)
+	@ConditionalOnClass(name = "org.springframework.data.redis.connection.ReactiveRedisConnectionFactory")
+	@ConditionalOnBean({ ServerSessionRegistry.class, RedisFanout.class })
+	static class ClusterMetricsConfiguration {
+
+		@Bean
+		@ConditionalOnMissingBean
+		ClusterMetrics resilientWsClusterMetrics(ServerSessionRegistry sessions, RedisFanout fanout) {
+			return new ClusterMetrics(sessions, fanout.statistics());
 		}
 
 	}

@@ -1,6 +1,7 @@
 package io.resilientws.sample;
 
 import io.resilientws.server.ServerSessionRegistry;
+import io.resilientws.server.SessionSelector;
 
 import org.springframework.stereotype.Component;
 import org.springframework.web.socket.TextMessage;
@@ -23,8 +24,7 @@ class ChatEndpoint extends TextWebSocketHandler {
 
 	@Override
 	protected void handleTextMessage(WebSocketSession session, TextMessage message) {
-		this.sessions.broadcast(message.getPayload(),
-				(participant) -> participant.endpoint().equals(WebSocketEndpoints.CHAT));
+		this.sessions.broadcast(message.getPayload(), SessionSelector.endpoint(WebSocketEndpoints.CHAT));
 	}
 
 }

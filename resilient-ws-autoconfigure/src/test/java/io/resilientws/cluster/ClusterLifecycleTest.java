@@ -1,0 +1,98 @@
+package io.resilientws.cluster;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.resilientws.server.ClusterPublication;
+import io.resilientws.server.ClusterView;
+import io.resilientws.testsupport.RawClient;
+import io.resilientws.testsupport.RedisServer;
+import io.resilientws.testsupport.TestWebSocketServer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+/**
+ * An instance's life in the cluster on a real {@code redis-server}: it starts while Redis is down and
+ * joins when Redis comes; it leaves the view as the first step of its shutdown drain, not a node timeout
+ * later; and whatever else is published on its channels is refused and counted, never delivered.
+ */
+class ClusterLifecycleTest {
+
+	private static final Duration WAIT = Duration.ofSeconds(30);
+
+	private final List<AutoCloseable> resources = new ArrayList<>();
+
+	@AfterEach
+	void closeAll() throws Exception {
+		for (int i = this.resources.size() - 1; i >= 0; i--) {
+			this.resources.get(i).close();
+		}
+	}
+
+	@Test
+	void anInstanceStartedWhileRedisIsDownServesLocallyAndJoinsWhenRedisComes() {
+		RedisServer redis = RedisServer.start();
+		this.resources.add(redis);
+		redis.kill();
+		TestWebSocketServer instance = instance(redis, "early");
+		RawClient client = connect(instance);
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(instance).count() == 1);
+		assertThat(ClusterModeTest.registry(instance).clusterView().status()).isEqualTo(ClusterView.Status.LOCAL_ONLY);
+		assertThat(ClusterModeTest.registry(instance).broadcast("local").cluster().join().status())
+			.isEqualTo(ClusterPublication.Status.NOT_PUBLISHED);
+		await().atMost(WAIT).until(() -> client.messages.contains("local"));
+
+		redis.restart();
+		TestWebSocketServer other = instance(redis, "late");
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(instance).clusterView().status() == ClusterView.Status.UP
+				&& ClusterModeTest.registry(instance).clusterView().nodes().size() == 2);
+		await().atMost(WAIT).until(() -> redis.subscribers("resilient-ws:ch:all") == 2);
+		ClusterModeTest.registry(other).broadcast("from the other").cluster().join();
+		await().atMost(WAIT).until(() -> client.messages.contains("from the other"));
+	}
+
+	@Test
+	void aStoppingInstanceLeavesTheViewFirstThingNotANodeTimeoutLater() {
+		RedisServer redis = RedisServer.start();
+		this.resources.add(redis);
+		TestWebSocketServer staying = instance(redis, "staying", "resilient-ws.cluster.node-timeout=60s");
+		TestWebSocketServer leaving = instance(redis, "leaving", "resilient-ws.cluster.node-timeout=60s");
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(staying).clusterView().nodes().size() == 2);
+		leaving.close();
+		assertThat(redis.command("EXISTS", "resilient-ws:node:leaving")).isEqualTo("0");
+		await().atMost(Duration.ofSeconds(10))
+			.until(() -> ClusterModeTest.registry(staying).clusterView().nodes().size() == 1);
+	}
+
+	@Test
+	void whateverElseIsPublishedOnAClusterChannelIsCountedAndDeliveredToNobody() {
+		RedisServer redis = RedisServer.start();
+		this.resources.add(redis);
+		TestWebSocketServer instance = instance(redis, "target");
+		RawClient client = connect(instance);
+		await().atMost(WAIT).until(() -> redis.subscribers("resilient-ws:ch:all") == 1);
+		assertThat(redis.command("PUBLISH", "resilient-ws:ch:all", "hello from anyone")).isEqualTo("1");
+		RedisFanout fanout = instance.applicationContext().getBean(RedisFanout.class);
+		await().atMost(WAIT).until(() -> fanout.statistics().invalidReceived() == 1);
+		ClusterModeTest.registry(instance).broadcast("real").cluster().join();
+		await().atMost(WAIT).until(() -> client.messages.contains("real"));
+		assertThat(client.messages).containsExactly("real");
+	}
+
+	private TestWebSocketServer instance(RedisServer redis, String nodeId, String... properties) {
+		TestWebSocketServer instance = ClusterModeTest.clusterInstance(redis.port(), nodeId, properties);
+		this.resources.add(instance);
+		return instance;
+	}
+
+	private RawClient connect(TestWebSocketServer instance) {
+		RawClient client = RawClient.connect(instance.url());
+		this.resources.add(client);
+		return client;
+	}
+
+}

@@ -1,11 +1,10 @@
 package io.resilientws.cluster;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 import io.resilientws.server.ClusterPublication;
 import io.resilientws.server.ClusterView;
+import io.resilientws.testsupport.Closer;
 import io.resilientws.testsupport.RawClient;
 import io.resilientws.testsupport.RedisServer;
 import io.resilientws.testsupport.TestWebSocketServer;
@@ -24,13 +23,11 @@ class ClusterLifecycleTest {
 
 	private static final Duration WAIT = Duration.ofSeconds(30);
 
-	private final List<AutoCloseable> resources = new ArrayList<>();
+	private final Closer resources = new Closer();
 
 	@AfterEach
 	void closeAll() throws Exception {
-		for (int i = this.resources.size() - 1; i >= 0; i--) {
-			this.resources.get(i).close();
-		}
+		this.resources.close();
 	}
 
 	@Test

@@ -1,11 +1,11 @@
 package io.resilientws.cluster;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import com.jayway.jsonpath.JsonPath;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.resilientws.testsupport.Closer;
 import io.resilientws.testsupport.Http;
 import io.resilientws.testsupport.RawClient;
 import io.resilientws.testsupport.RedisServer;
@@ -23,13 +23,11 @@ import static org.awaitility.Awaitility.await;
  */
 class ClusterObservabilityTest {
 
-	private final List<AutoCloseable> resources = new ArrayList<>();
+	private final Closer resources = new Closer();
 
 	@AfterEach
 	void closeAll() throws Exception {
-		for (int i = this.resources.size() - 1; i >= 0; i--) {
-			this.resources.get(i).close();
-		}
+		this.resources.close();
 	}
 
 	@Test

@@ -2,13 +2,12 @@ package io.resilientws.cluster;
 
 import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 
 import io.resilientws.server.BroadcastResult;
 import io.resilientws.server.ClusterPublication;
 import io.resilientws.server.ClusterView;
 import io.resilientws.server.ServerSessionRegistry;
+import io.resilientws.testsupport.Closer;
 import io.resilientws.testsupport.RawClient;
 import io.resilientws.testsupport.RedisServer;
 import io.resilientws.testsupport.TestWebSocketServer;
@@ -30,14 +29,11 @@ class ClusterRedisOutageTest {
 
 	private static final Duration WAIT = Duration.ofSeconds(30);
 
-	private final List<AutoCloseable> resources = new ArrayList<>();
+	private final Closer resources = new Closer();
 
 	@AfterEach
 	void closeAll() throws Exception {
-		// Clients, then instances, then Redis.
-		for (int i = this.resources.size() - 1; i >= 0; i--) {
-			this.resources.get(i).close();
-		}
+		this.resources.close();
 	}
 
 	@ParameterizedTest(name = "data kept over the restart: {0}")

@@ -18,8 +18,6 @@ import java.util.regex.Matcher;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
 
 import org.springframework.util.function.SingletonSupplier;
 
@@ -111,24 +109,11 @@ public final class NodePeer implements AutoCloseable {
 		}
 		String message = problem + ". Install the Node test peers with: " + INSTALL
 				+ " (needs Node.js 20.19+ and npm; the Maven build runs npm ci itself when npm is on the PATH)";
-		if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-			Assertions.fail(message);
-		}
-		if (!warned) {
-			warned = true;
-			System.err.println();
-			System.err.println("*".repeat(100));
-			System.err.println("* SKIPPING the tests against Node.js peers: " + message);
-			System.err.println("*".repeat(100));
-			System.err.println();
-		}
-		Assumptions.abort(message);
+		MissingPrerequisite.skipOrFail("the tests against Node.js peers", message);
 	}
 
 	/** What is missing to run Node peers, "" if nothing; looked up once per JVM. */
 	private static final Supplier<String> PREREQUISITE = SingletonSupplier.of(NodePeer::missingPrerequisite);
-
-	private static volatile boolean warned;
 
 	private static String missingPrerequisite() {
 		String version;

@@ -14,9 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.Assertions;
-import org.junit.jupiter.api.Assumptions;
-
 import static org.awaitility.Awaitility.await;
 
 /**
@@ -28,8 +25,6 @@ import static org.awaitility.Awaitility.await;
  * when {@code CI=true} (CI installs Debian's redis-server).
  */
 public final class RedisServer implements AutoCloseable {
-
-	private static boolean warned;
 
 	private final int port;
 
@@ -166,18 +161,7 @@ public final class RedisServer implements AutoCloseable {
 			return;
 		}
 		String message = "redis-server is not on the PATH. Install it (Debian: apt-get install redis-server)";
-		if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-			Assertions.fail(message);
-		}
-		if (!warned) {
-			warned = true;
-			System.err.println();
-			System.err.println("*".repeat(100));
-			System.err.println("* SKIPPING the cluster tests against a real Redis: " + message);
-			System.err.println("*".repeat(100));
-			System.err.println();
-		}
-		Assumptions.abort(message);
+		MissingPrerequisite.skipOrFail("the cluster tests against a real Redis", message);
 	}
 
 	private static boolean onPath(String program) {

@@ -27,7 +27,23 @@ function showStatus(state, text) {
   status.textContent = text;
 }
 
-socket.addEventListener('open', () => showStatus('open', 'connected'));
+// Which instance this page talks to (asked again at every open: after a restart it may be another
+// one). In the cluster run of the README two instances share one chat.
+function showInstance() {
+  fetch('/instance')
+    .then((response) => response.json())
+    .then((instance) => {
+      document.getElementById('instance').textContent = instance.cluster === 'SINGLE_INSTANCE'
+        ? `single instance, port ${instance.port}`
+        : `instance ${instance.nodeId}, port ${instance.port} (cluster ${instance.cluster}: ${instance.instances} instances)`;
+    })
+    .catch(() => {});
+}
+
+socket.addEventListener('open', () => {
+  showStatus('open', 'connected');
+  showInstance();
+});
 
 socket.addEventListener('reconnecting', (event) => {
   const { attempt, delay } = event.detail;

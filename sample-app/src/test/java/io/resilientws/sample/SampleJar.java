@@ -93,6 +93,28 @@ final class SampleJar implements AutoCloseable {
 		return this.process.waitFor();
 	}
 
+	/** SIGKILL, as a crash or the OOM killer ends it: no shutdown hook runs. Waits for the exit. */
+	void kill() throws InterruptedException {
+		this.process.destroyForcibly();
+		this.process.waitFor();
+	}
+
+	/** The body of a GET on this instance, or the exception's text if it does not answer. */
+	String get(String path) {
+		try {
+			return HttpClient.newHttpClient()
+				.send(HttpRequest.newBuilder(uri(path)).build(), HttpResponse.BodyHandlers.ofString())
+				.body();
+		}
+		catch (IOException ex) {
+			return ex.toString();
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
+
 	private void awaitReady() {
 		HttpClient http = HttpClient.newHttpClient();
 		HttpRequest health = HttpRequest.newBuilder(uri("/actuator/health/readiness")).build();

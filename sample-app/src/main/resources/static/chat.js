@@ -27,8 +27,9 @@ function showStatus(state, text) {
   status.textContent = text;
 }
 
-// Which instance this page talks to (asked again at every open: after a restart it may be another
-// one). In the cluster run of the README two instances share one chat.
+// Which instance this page talks to, asked at every open (after a restart it may be another one) and
+// every 5 s (the cluster's status changes while the socket stays open). In the cluster run of the
+// README two instances share one chat.
 function showInstance() {
   fetch('/instance')
     .then((response) => response.json())
@@ -39,6 +40,8 @@ function showInstance() {
     })
     .catch(() => {});
 }
+
+setInterval(showInstance, 5000);
 
 socket.addEventListener('open', () => {
   showStatus('open', 'connected');

@@ -84,6 +84,17 @@ class ChatBrowserTest {
 	}
 
 	@Test
+	void eachPageShowsTheInstanceItTalksTo() {
+		// Bob's page is direct; Alice's goes through the proxy, yet the instance's own port is what it shows.
+		int port = this.application.getEnvironment().getProperty("local.server.port", Integer.class);
+		for (String page : List.of(this.alice, this.bob)) {
+			await().atMost(WAIT)
+				.until(() -> this.browser.switchTo().window(page).findElement(By.id("instance")).getText(),
+						(text) -> text.equals("single instance, port " + port));
+		}
+	}
+
+	@Test
 	void aCutConnectionShowsReconnectingAndThenChatsAgain() {
 		this.proxy.cutAll();
 		awaitState(this.alice, "reconnecting");

@@ -4,6 +4,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import io.resilientws.benchmarks.scenario.ChatScenario;
+import io.resilientws.benchmarks.scenario.ClusterScenario;
 import io.resilientws.benchmarks.scenario.EchoScenario;
 import io.resilientws.benchmarks.scenario.DetectScenario;
 import io.resilientws.benchmarks.scenario.FanoutScenario;
@@ -13,7 +14,7 @@ import io.resilientws.benchmarks.scenario.StormScenario;
 
 /**
  * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm}, {@code detect},
- * {@code flood} or {@code chat}, with {@code --name=value} options (each scenario documents its own).
+ * {@code flood}, {@code chat} or {@code cluster}, with {@code --name=value} options (each scenario documents its own).
  * Started by {@code benchmarks/run.sh}.
  */
 public final class Main {
@@ -23,7 +24,7 @@ public final class Main {
 
 	public static void main(String[] args) throws Exception {
 		if (args.length == 0) {
-			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|flood|chat [--option=value ...]");
+			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|flood|chat|cluster [--option=value ...]");
 			System.exit(2);
 		}
 		Map<String, String> options = new LinkedHashMap<>();
@@ -46,6 +47,7 @@ public final class Main {
 			case "detect" -> new DetectScenario(options).run();
 			case "flood" -> new FloodScenario(options).run();
 			case "chat" -> new ChatScenario(options).run();
+			case "cluster" -> new ClusterScenario(options).run();
 			default -> {
 				System.err.println("unknown scenario " + args[0]);
 				System.exit(2);

@@ -29,13 +29,16 @@ public final class ServerProcess implements AutoCloseable {
 		/** The same app with every session managed by resilient-ws. */
 		STARTER,
 		/** The Node {@code ws} reference server. */
-		NODE;
+		NODE,
+		/** Socket.IO 4 with {@code @socket.io/redis-adapter}: the cluster scenario's baseline. */
+		SOCKETIO;
 
 		public String label() {
 			return switch (this) {
 				case PLAIN -> "plain Spring";
 				case STARTER -> "resilient-ws";
 				case NODE -> "Node ws";
+				case SOCKETIO -> "Socket.IO + redis-adapter";
 			};
 		}
 
@@ -66,8 +69,9 @@ public final class ServerProcess implements AutoCloseable {
 	 */
 	public static ServerProcess start(Kind kind, int port, String heap, List<String> extra) {
 		List<String> command = new ArrayList<>();
-		if (kind == Kind.NODE) {
-			command.addAll(List.of("node", "--expose-gc", Env.benchmarksDir().resolve("node/server.js").toString(),
+		if (kind == Kind.NODE || kind == Kind.SOCKETIO) {
+			String script = (kind == Kind.NODE) ? "node/server.js" : "node/socketio-server.js";
+			command.addAll(List.of("node", "--expose-gc", Env.benchmarksDir().resolve(script).toString(),
 					"--port=" + port));
 			command.addAll(extra);
 		}
@@ -125,7 +129,12 @@ public final class ServerProcess implements AutoCloseable {
 	}
 
 	public URI wsUri() {
-		return URI.create("ws://127.0.0.1:" + this.port + "/ws");
+		return uri("/ws");
+	}
+
+	/** A WebSocket address on this server, e.g. {@code /socket.io/?EIO=4&transport=websocket}. */
+	public URI uri(String pathAndQuery) {
+		return URI.create("ws://127.0.0.1:" + this.port + pathAndQuery);
 	}
 
 	/** Polls the control endpoint until it answers; returns how long that took. */

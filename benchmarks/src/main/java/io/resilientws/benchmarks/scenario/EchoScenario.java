@@ -181,6 +181,7 @@ public final class EchoScenario {
 			case PLAIN -> List.of(ClientKind.JDK, ClientKind.SPRING);
 			case STARTER -> List.of(ClientKind.JDK, ClientKind.MANAGED);
 			case NODE -> List.of(ClientKind.JDK);
+			case SOCKETIO -> throw new IllegalArgumentException("Socket.IO has no echo endpoint");
 		};
 	}
 

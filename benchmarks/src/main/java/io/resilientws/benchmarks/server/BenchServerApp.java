@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
+import io.resilientws.server.ClusterView;
 import io.resilientws.server.EndpointStatistics;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.server.SessionEvent;
@@ -52,7 +53,8 @@ import org.springframework.web.socket.server.standard.ServletServerContainerFact
  * The same code runs in both modes: {@code --resilient-ws.server.enabled=false} is plain Spring
  * (broadcast = a loop over {@link ConcurrentWebSocketSessionDecorator}s, as Spring's documentation
  * recommends); otherwise every session is a resilient-ws {@code ManagedSession} and broadcast is
- * {@link ServerSessionRegistry#broadcast(String)}.
+ * {@link ServerSessionRegistry#broadcast(String)}, which in cluster mode
+ * ({@code --resilient-ws.cluster.enabled=true}) also reaches the other instances' sessions through Redis.
  */
 @SpringBootApplication
 @EnableWebSocket
@@ -253,6 +255,10 @@ public class BenchServerApp implements WebSocketConfigurer {
 			if (this.registry != null) {
 				stats.put("inboundPauses",
 						this.registry.statistics().stream().mapToLong(EndpointStatistics::inboundPauses).sum());
+				// The cluster scenario starts once every instance sees every other.
+				ClusterView cluster = this.registry.clusterView();
+				stats.put("clusterStatus", cluster.status().name());
+				stats.put("nodes", cluster.nodes().size());
 			}
 			return stats;
 		}

@@ -118,8 +118,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		}
 	};
 
-	/** Why the server ended this session, when it did; decides the cause the close is counted under. */
-	private volatile @Nullable CloseCause endedBy;
+	/**
+	 * Who decided first that this session ends, and why; decides the cause its close is counted under.
+	 * Set by compare-and-set from any thread, so that a later reason never replaces an earlier one.
+	 */
+	private final AtomicReference<@Nullable Ending> ending = new AtomicReference<>();
 
 	/** Set once the application's handler has been told the session closed: nothing reaches it after. */
 	private volatile boolean closed;
@@ -155,9 +158,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 					@Override
 					public void writeFailed(Throwable failure) {
-						// Nothing more can be written: end the session now, heartbeat or not. A session
-						// already being ended (whose close failed the pending write) keeps its cause.
-						if (ManagedSession.this.endedBy == null && !ManagedSession.this.closed) {
+						// Nothing more can be written: end the session now, heartbeat or not. A session the
+						// server is already ending (whose close failed the pending write) is left to that.
+						if (!serverEnded() && !ManagedSession.this.closed) {
 							logger.debug("Write to session " + getId() + " failed; terminating it", failure);
 							terminate(CloseCause.ERROR, new CloseStatus(1011, "write failed"));
 						}
@@ -324,7 +327,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 */
 	CompletableFuture<Void> closeAfterFlush(CloseStatus status, @Nullable CloseCause cause, Duration timeout) {
 		if (cause != null) {
-			this.endedBy = cause;
+			serverEnds(cause);
+		}
+		else {
+			applicationEnds(status);
 		}
 		// What was accepted before the close goes out; nothing new (broadcasts included) is taken, or a
 		// busy endpoint would keep the backlog from ever draining and every close would wait the timeout.
@@ -345,7 +351,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/** Ends the session now, without waiting for anything: the peer is dead or too slow. */
 	void terminate(CloseCause cause, CloseStatus wireStatus) {
-		this.endedBy = cause;
+		serverEnds(cause);
 		this.heartbeat.stop();
 		this.registry.pool().execute(() -> {
 			try {
@@ -359,7 +365,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/** Closes at once with a policy code (1008, 1009): the client broke a limit. */
 	private void closeForViolation(CloseCause cause, CloseStatus status) {
-		this.endedBy = cause;
+		serverEnds(cause);
 		this.registry.pool().execute(() -> {
 			try {
 				getDelegate().close(status);
@@ -375,7 +381,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return whether the message goes on to the application's handler
 	 */
 	boolean inbound(WebSocketMessage<?> message) {
-		if (this.closed || this.endedBy != null) {
+		if (this.closed || serverEnded()) {
 			// Closed, or being closed for a reason: what the client sent after that is not the
 			// application's concern.
 			return false;
@@ -438,7 +444,46 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		this.closed = true;
 		this.heartbeat.stop();
 		this.outbound.close(SendFailure.CLOSED);
-		return CloseCause.fromCode(status.getCode(), this.endedBy);
+		Ending ending = this.ending.get();
+		CloseCause server = (ending != null) ? ending.server() : null;
+		CloseStatus application = (ending != null) ? ending.application() : null;
+		if (server != null && application != null) {
+			// The server cut a session the application was already closing: the code the container
+			// reports is the server's doing, the cause is the application's close.
+			return CloseCause.fromCode(application.getCode(), null);
+		}
+		return CloseCause.fromCode(status.getCode(), server);
+	}
+
+	/** The application closes the session: that is the cause, unless one was decided before. */
+	private void applicationEnds(CloseStatus status) {
+		this.ending.compareAndSet(null, new Ending(status, null));
+	}
+
+	/** The server ends the session for {@code cause}, unless it already has; an earlier cause stays counted. */
+	private void serverEnds(CloseCause cause) {
+		Ending current = this.ending.get();
+		while (current == null || current.server() == null) {
+			Ending next = new Ending((current != null) ? current.application() : null, cause);
+			if (this.ending.compareAndSet(current, next)) {
+				return;
+			}
+			current = this.ending.get();
+		}
+	}
+
+	/** Whether the server has ended (or is ending) this session, for whatever cause. */
+	private boolean serverEnded() {
+		Ending current = this.ending.get();
+		return current != null && current.server() != null;
+	}
+
+	/**
+	 * How a session came to end; immutable, replaced as a whole.
+	 * @param application the application's close, when it came before any cause of the server's
+	 * @param server why the server ended the session; counted unless the application's close came first
+	 */
+	private record Ending(@Nullable CloseStatus application, @Nullable CloseCause server) {
 	}
 
 	/** Called by the registry's sweep: a write is stuck longer than the send time limit. */
@@ -458,7 +503,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	private void overflowed() {
-		if (this.endedBy != null) {
+		if (serverEnded()) {
 			return;
 		}
 		ServerSettings settings = this.registry.settings();

@@ -87,8 +87,11 @@ class ClusterLifecycleTest {
 	}
 
 	private RawClient connect(TestWebSocketServer instance) {
+		int before = ClusterModeTest.registry(instance).count();
 		RawClient client = RawClient.connect(instance.url());
 		this.resources.add(client);
+		// As in ClusterModeTest: the handshake completes a moment before the session is registered.
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(instance).count() > before);
 		return client;
 	}
 

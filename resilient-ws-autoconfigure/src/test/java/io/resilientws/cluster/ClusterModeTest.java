@@ -208,8 +208,12 @@ class ClusterModeTest {
 	// ---- helpers ----
 
 	private RawClient connect(TestWebSocketServer instance, String query) {
+		int before = registry(instance).count();
 		RawClient client = RawClient.connect(url(instance, query));
 		this.clients.add(client);
+		// The client's handshake completes a moment before the instance registers the session: a
+		// message sent in that moment finds no session there, and awaitSubscribed sees none to wait for.
+		await().atMost(WAIT).until(() -> registry(instance).count() > before);
 		return client;
 	}
 

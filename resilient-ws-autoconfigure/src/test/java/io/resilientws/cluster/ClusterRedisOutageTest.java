@@ -81,8 +81,11 @@ class ClusterRedisOutageTest {
 	}
 
 	private RawClient connect(TestWebSocketServer instance, String query) {
+		int before = registry(instance).count();
 		RawClient client = RawClient.connect(instance.url() + "?" + query);
 		this.resources.add(client);
+		// As in ClusterModeTest: the handshake completes a moment before the session is registered.
+		await().atMost(WAIT).until(() -> registry(instance).count() > before);
 		return client;
 	}
 

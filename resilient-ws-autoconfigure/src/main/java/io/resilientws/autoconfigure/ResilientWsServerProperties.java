@@ -49,6 +49,8 @@ public class ResilientWsServerProperties {
 
 	private final Shutdown shutdown = new Shutdown();
 
+	private final Resume resume = new Resume();
+
 	/**
 	 * The validated settings.
 	 * @throws InvalidConfigurationException naming the first invalid property
@@ -80,6 +82,8 @@ public class ResilientWsServerProperties {
 		ConfigurationChecks.sendableCode(PREFIX + "shutdown.close-code", this.shutdown.closeCode);
 		ConfigurationChecks.positive(PREFIX + "shutdown.drain-period", this.shutdown.drainPeriod);
 		ConfigurationChecks.positive(PREFIX + "shutdown.timeout", this.shutdown.timeout);
+		ConfigurationChecks.positive(PREFIX + "resume.window", this.resume.window);
+		ConfigurationChecks.positive(PREFIX + "resume.buffer-limit", this.resume.bufferLimit);
 		return new ServerSettings(
 				new HeartbeatSettings(this.heartbeat.enabled, this.heartbeat.interval, this.heartbeat.timeout, 1, true,
 						HeartbeatMode.FRAME, this.appHeartbeat.pingText, this.appHeartbeat.pongText),
@@ -92,7 +96,8 @@ public class ResilientWsServerProperties {
 				this.inbound.rate.burst, (this.maxSessions != null) ? this.maxSessions : 0,
 				(this.maxSessionsPerPrincipal != null) ? this.maxSessionsPerPrincipal : 0, this.refusedRetryAfter,
 				List.copyOf(this.allowedOrigins),
-				new ServerSettings.Shutdown(this.shutdown.closeCode, this.shutdown.drainPeriod, this.shutdown.timeout));
+				new ServerSettings.Shutdown(this.shutdown.closeCode, this.shutdown.drainPeriod, this.shutdown.timeout),
+				new ServerSettings.Resume(this.resume.enabled, this.resume.window, this.resume.bufferLimit.toBytes()));
 	}
 
 	private static void notBlank(String property, String value) {
@@ -166,6 +171,10 @@ public class ResilientWsServerProperties {
 
 	public Shutdown getShutdown() {
 		return this.shutdown;
+	}
+
+	public Resume getResume() {
+		return this.resume;
 	}
 
 	/** Ping frames to every session. */
@@ -376,6 +385,44 @@ public class ResilientWsServerProperties {
 
 		public void setTimeout(Duration timeout) {
 			this.timeout = timeout;
+		}
+
+	}
+
+	/** Session resume: one logical session across the connections of a client that asks for it. */
+	public static class Resume {
+
+		/** Whether clients may resume a session after losing its connection (docs/RESUME-PROTOCOL.md). */
+		private boolean enabled;
+
+		/** How long a session whose connection was lost waits for its client to resume it. */
+		private Duration window = Duration.ofMinutes(2);
+
+		/** Most bytes of sent, unacknowledged messages kept per session; past it the session cannot resume. */
+		private DataSize bufferLimit = DataSize.ofMegabytes(1);
+
+		public boolean isEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public Duration getWindow() {
+			return this.window;
+		}
+
+		public void setWindow(Duration window) {
+			this.window = window;
+		}
+
+		public DataSize getBufferLimit() {
+			return this.bufferLimit;
+		}
+
+		public void setBufferLimit(DataSize bufferLimit) {
+			this.bufferLimit = bufferLimit;
 		}
 
 	}

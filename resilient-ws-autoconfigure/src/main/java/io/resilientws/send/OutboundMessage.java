@@ -24,14 +24,38 @@ public final class OutboundMessage {
 
 	private final boolean observed;
 
+	/** Whether this is a control message of the resume protocol: never numbered, escaped or replayed. */
+	private final boolean control;
+
+	/**
+	 * In resume mode, the offset the queue gave this data message when it was first written; 0 before
+	 * (docs/RESUME-PROTOCOL.md §3). Guarded by the queue's lock.
+	 */
+	long offset;
+
 	/** Made by the queue that accepts an observed message; null for an unobserved one. */
 	@Nullable DeliveryFuture delivery;
 
 	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size, boolean observed) {
+		this(text, binary, size, observed, false);
+	}
+
+	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size, boolean observed,
+			boolean control) {
 		this.text = text;
 		this.binary = binary;
 		this.size = size;
 		this.observed = observed;
+		this.control = control;
+	}
+
+	/**
+	 * A control message of the resume protocol (an acknowledgement, the session answer): written ahead
+	 * of queued data, never numbered, escaped or kept for a resend. Offer it with
+	 * {@link OutboundQueue#offerControl}.
+	 */
+	public static OutboundMessage control(String text) {
+		return new OutboundMessage(text, null, text.length(), false, true);
 	}
 
 	public static OutboundMessage text(String text) {
@@ -85,6 +109,11 @@ public final class OutboundMessage {
 	/** Whether a sender watches this message's delivery (false for an unobserved message). */
 	public boolean isObserved() {
 		return this.observed;
+	}
+
+	/** Whether this is a control message of the resume protocol ({@link #control(String)}). */
+	public boolean isControl() {
+		return this.control;
 	}
 
 	public boolean isText() {

@@ -58,6 +58,14 @@ public final class OutboundQueue {
 		default void writeFailed(Throwable failure) {
 		}
 
+		/**
+		 * In resume mode, more was written and not acknowledged than the replay limit: the session can no
+		 * longer be resumed, and the owner should treat the peer as a slow consumer. Called at most once,
+		 * never under the lock.
+		 */
+		default void replayOverflow() {
+		}
+
 	}
 
 	private final SendLimits limits;
@@ -86,8 +94,24 @@ public final class OutboundQueue {
 	 */
 	private @Nullable OutboundMessage heartbeat;
 
+	/**
+	 * Control messages of the resume protocol waiting to be written ahead of everything else, oldest
+	 * first; an acknowledgement replaces one that still waits, since acknowledgements are cumulative.
+	 * Not counted in bufferedBytes: at most a session answer and one acknowledgement wait.
+	 */
+	private final ArrayDeque<OutboundMessage> controls = new ArrayDeque<>();
+
+	/** In resume mode, the written and unacknowledged messages; null otherwise. */
+	private final @Nullable SendReplay replay;
+
+	/** Set once the replay limit was passed, so that the owner is told once. */
+	private boolean replayOverflowed;
+
 	/** The message whose write has not completed yet; at most one. */
 	private @Nullable OutboundMessage inFlight;
+
+	/** Whether {@link #inFlight}'s bytes are in bufferedBytes (not for a control message or a resend). */
+	private boolean inFlightCounted;
 
 	/**
 	 * When the write of {@link #inFlight} started; null exactly when no write is in progress. Written
@@ -116,6 +140,20 @@ public final class OutboundQueue {
 	private final List<CompletableFuture<Void>> drainedWaiters = new ArrayList<>();
 
 	public OutboundQueue(SendLimits limits, TaskScheduler scheduler, Executor completions, Observer observer) {
+		this(limits, scheduler, completions, observer, 0);
+	}
+
+	/**
+	 * A queue in resume mode when {@code replayLimitBytes} is positive (docs/RESUME-PROTOCOL.md): each
+	 * data message gets an offset when it is first written and is kept until {@link #acknowledge}; its
+	 * delivery future completes then, not when it is written, and a failed write leaves it to be written
+	 * again by {@link #resume}.
+	 * @param replayLimitBytes the most unacknowledged bytes kept ({@link Observer#replayOverflow} past
+	 * it), or 0 for a queue that does not resume
+	 */
+	public OutboundQueue(SendLimits limits, TaskScheduler scheduler, Executor completions, Observer observer,
+			long replayLimitBytes) {
+		this.replay = (replayLimitBytes > 0) ? new SendReplay(replayLimitBytes) : null;
 		this.limits = limits;
 		this.completions = completions;
 		this.scheduler = scheduler;
@@ -202,6 +240,97 @@ public final class OutboundQueue {
 		}
 		settle(evicted, refused);
 		return refused == null;
+	}
+
+	/**
+	 * Offers a control message of the resume protocol: written before any data (also while no writer
+	 * is attached it waits for the next), outside the buffer limit. An acknowledgement replaces one
+	 * that still waits. Refused only once the queue is closed.
+	 */
+	public void offerControl(OutboundMessage message) {
+		if (!message.isControl()) {
+			throw new IllegalArgumentException("Not a control message");
+		}
+		this.lock.lock();
+		try {
+			if (this.closedWith != null && this.writer == null) {
+				return;
+			}
+			OutboundMessage last = this.controls.peekLast();
+			if (last != null && isAcknowledgement(last) && isAcknowledgement(message)) {
+				this.controls.pollLast();
+			}
+			this.controls.addLast(message);
+		}
+		finally {
+			this.lock.unlock();
+		}
+		drain();
+	}
+
+	private static boolean isAcknowledgement(OutboundMessage control) {
+		return control.text().startsWith("\u0000A");
+	}
+
+	/**
+	 * Resume mode: the peer has received {@code received} data messages of this session; their delivery
+	 * futures complete.
+	 * @throws io.resilientws.resume.ResumeProtocolException when the count goes back or counts a
+	 * message never written: the peer broke the protocol
+	 */
+	public void acknowledge(long received) {
+		SendReplay replay = requireReplay();
+		List<OutboundMessage> acknowledged;
+		this.lock.lock();
+		try {
+			acknowledged = replay.acknowledge(received);
+		}
+		finally {
+			this.lock.unlock();
+		}
+		acknowledged.forEach(OutboundQueue::delivered);
+	}
+
+	/**
+	 * Resume mode: starts writing through a new transport whose peer has received {@code peerReceived}
+	 * messages. Those complete; every later one is written again, in order, after the control messages
+	 * waiting (the session answer) and before anything queued.
+	 * @throws io.resilientws.resume.ResumeProtocolException when the count is not one the session can
+	 * have
+	 */
+	public void resume(MessageWriter writer, long peerReceived) {
+		SendReplay replay = requireReplay();
+		List<OutboundMessage> acknowledged;
+		this.lock.lock();
+		try {
+			acknowledged = replay.acknowledge(peerReceived);
+			replay.resendUnacknowledged();
+			this.writer = writer;
+		}
+		finally {
+			this.lock.unlock();
+		}
+		acknowledged.forEach(OutboundQueue::delivered);
+		drain();
+	}
+
+	/** Resume mode: bytes written and not yet acknowledged by the peer. */
+	public long unacknowledgedBytes() {
+		SendReplay replay = requireReplay();
+		this.lock.lock();
+		try {
+			return replay.unacknowledgedBytes();
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	private SendReplay requireReplay() {
+		if (this.replay == null) {
+			throw new IllegalStateException("Not a queue in resume mode");
+		}
+		return this.replay;
 	}
 
 	// Outside the lock: tells what enqueue or offerHeartbeat decided, and writes what can be written.
@@ -299,10 +428,15 @@ public final class OutboundQueue {
 			this.writer = null;
 			if (this.inFlight != null) {
 				// Its write belongs to the dead transport; free its bytes now, let the write report its fate.
-				this.bufferedBytes -= this.inFlight.size();
+				// In resume mode a data message stays in the replay, to be written again on the next one.
+				if (this.inFlightCounted) {
+					this.bufferedBytes -= this.inFlight.size();
+				}
 				this.inFlight = null;
 				this.inFlightSince = null;
 			}
+			// What was said to the dead transport's peer means nothing to the next one.
+			this.controls.clear();
 			if (failQueuedWith != null) {
 				failed.addAll(takeAllQueued());
 			}
@@ -333,6 +467,11 @@ public final class OutboundQueue {
 			this.closedWith = reason;
 			this.writer = null;
 			failed = takeAllQueued();
+			this.controls.clear();
+			if (this.replay != null) {
+				// Written but never acknowledged: in resume mode the peer may not have them.
+				failed.addAll(this.replay.discard());
+			}
 			this.roomMade.signalAll();
 		}
 		finally {
@@ -457,6 +596,7 @@ public final class OutboundQueue {
 		finally {
 			this.lock.unlock();
 		}
+		boolean replayOverflow = false;
 		while (true) {
 			OutboundMessage next;
 			MessageWriter target;
@@ -465,6 +605,10 @@ public final class OutboundQueue {
 				this.drainAgain = false;
 				next = takeNextWritable();
 				target = this.writer;
+				if (this.replay != null && !this.replayOverflowed && this.replay.overLimit()) {
+					this.replayOverflowed = true;
+					replayOverflow = true;
+				}
 				if (next == null || target == null) {
 					if (!this.drainAgain) {
 						this.draining = false;
@@ -478,27 +622,52 @@ public final class OutboundQueue {
 			}
 			write(target, next);
 		}
+		if (replayOverflow) {
+			this.observer.replayOverflow();
+		}
 		completeDrainedWaiters();
 	}
 
 	// Called under the lock.
+	// Called under the lock. Control messages first, then the heartbeat, then resends, then the queue.
 	private @Nullable OutboundMessage takeNextWritable() {
-		if (this.inFlight != null || this.writer == null || (this.queue.isEmpty() && this.heartbeat == null)) {
+		if (this.inFlight != null || this.writer == null || nothingToWrite()) {
 			return null;
+		}
+		if (!this.controls.isEmpty()) {
+			return startWrite(this.controls.pollFirst(), false);
 		}
 		if (this.rateLimiter != null && !this.rateLimiter.tryAcquire()) {
 			scheduleRateWakeUp(this.rateLimiter.timeToNextToken());
 			return null;
 		}
 		if (this.heartbeat != null) {
-			this.inFlight = this.heartbeat;
+			OutboundMessage heartbeatMessage = this.heartbeat;
 			this.heartbeat = null;
+			return startWrite(heartbeatMessage, true);
 		}
-		else {
-			this.inFlight = this.queue.pollFirst();
+		if (this.replay != null && this.replay.hasResends()) {
+			return startWrite(this.replay.pollResend(), false);
 		}
+		OutboundMessage next = this.queue.pollFirst();
+		if (this.replay != null && next != null) {
+			this.replay.number(next);
+		}
+		return startWrite(next, true);
+	}
+
+	// Called under the lock.
+	private boolean nothingToWrite() {
+		return this.queue.isEmpty() && this.heartbeat == null && this.controls.isEmpty()
+				&& (this.replay == null || !this.replay.hasResends());
+	}
+
+	// Called under the lock. counted: whether the message's bytes are in bufferedBytes.
+	private @Nullable OutboundMessage startWrite(@Nullable OutboundMessage message, boolean counted) {
+		this.inFlight = message;
+		this.inFlightCounted = counted;
 		this.inFlightSince = this.scheduler.getClock().instant();
-		return this.inFlight;
+		return message;
 	}
 
 	private void scheduleRateWakeUp(Duration delay) {
@@ -535,7 +704,9 @@ public final class OutboundQueue {
 			if (this.inFlight == message) {
 				this.inFlight = null;
 				this.inFlightSince = null;
-				this.bufferedBytes -= message.size();
+				if (this.inFlightCounted) {
+					this.bufferedBytes -= message.size();
+				}
 				this.roomMade.signalAll();
 			}
 			if (failure != null && this.writer == target) {
@@ -549,21 +720,34 @@ public final class OutboundQueue {
 		finally {
 			this.lock.unlock();
 		}
+		// In resume mode a numbered message is delivered when the peer acknowledges it, and one whose write
+		// failed is written again on the next transport: it has not failed yet.
+		boolean replayed = this.replay != null && message.offset > 0;
 		if (failure == null) {
-			this.observer.written(message);
-			CompletableFuture<Void> delivery = message.delivery;
-			if (delivery != null) {
-				// Its stages, if any, run on the completions executor (DeliveryFuture): completing here is safe.
-				delivery.complete(null);
+			if (!message.isControl()) {
+				this.observer.written(message);
+			}
+			if (!replayed) {
+				delivered(message);
 			}
 		}
 		else {
-			fail(message, SendFailure.WRITE_FAILED, failure);
+			if (!replayed && !message.isControl()) {
+				fail(message, SendFailure.WRITE_FAILED, failure);
+			}
 			if (transportBroken) {
 				this.observer.writeFailed(failure);
 			}
 		}
 		drain();
+	}
+
+	private static void delivered(OutboundMessage message) {
+		CompletableFuture<Void> delivery = message.delivery;
+		if (delivery != null) {
+			// Its stages, if any, run on the completions executor (DeliveryFuture): completing here is safe.
+			delivery.complete(null);
+		}
 	}
 
 	private void fail(OutboundMessage message, SendFailure reason, @Nullable Throwable cause) {
@@ -578,8 +762,7 @@ public final class OutboundQueue {
 		List<CompletableFuture<Void>> done;
 		this.lock.lock();
 		try {
-			boolean drained = (this.queue.isEmpty() && this.heartbeat == null && this.inFlight == null)
-					|| this.writer == null;
+			boolean drained = (nothingToWrite() && this.inFlight == null) || this.writer == null;
 			if (!drained || this.drainedWaiters.isEmpty()) {
 				return;
 			}

@@ -24,11 +24,25 @@ import io.resilientws.send.SendLimits;
  * @param allowedOrigins origins allowed for endpoints that set none of their own; empty keeps
  * Spring's same-origin default
  * @param shutdown how sessions are drained when the application stops
+ * @param resume whether and for how long a session outlives the loss of its connection
  */
 public record ServerSettings(HeartbeatSettings heartbeat, AppHeartbeat appHeartbeat, SendLimits send,
 		ServerOverflowPolicy overflow, Duration sendTimeLimit, int terminateCloseCode, long maxMessageSize,
 		double inboundMessagesPerSecond, int inboundBurst, int maxSessions, int maxSessionsPerPrincipal,
-		Duration refusedRetryAfter, List<String> allowedOrigins, Shutdown shutdown) {
+		Duration refusedRetryAfter, List<String> allowedOrigins, Shutdown shutdown, Resume resume) {
+
+	/**
+	 * Session resume (docs/RESUME-PROTOCOL.md), for clients that ask for it.
+	 * @param enabled whether a client may ask for it
+	 * @param window how long a session whose connection was lost waits for its client to resume it
+	 * @param bufferLimit the most bytes of written, unacknowledged messages one session keeps
+	 */
+	public record Resume(boolean enabled, Duration window, long bufferLimit) {
+
+		/** Resume off. */
+		public static final Resume DISABLED = new Resume(false, Duration.ofMinutes(2), 1024 * 1024);
+
+	}
 
 	/**
 	 * @param enabled whether the registry answers the ping text

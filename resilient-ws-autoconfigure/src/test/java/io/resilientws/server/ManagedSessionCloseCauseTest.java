@@ -119,7 +119,7 @@ class ManagedSessionCloseCauseTest {
 				new SendLimits(64 * 1024, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1),
 				ServerOverflowPolicy.TERMINATE, Duration.ofSeconds(1), 1013, maxMessageSize, 0, 10, 0, 0,
 				Duration.ofSeconds(10), List.of(),
-				new ServerSettings.Shutdown(1001, Duration.ofMillis(500), Duration.ofSeconds(10)));
+				new ServerSettings.Shutdown(1001, Duration.ofMillis(500), Duration.ofSeconds(10)), ServerSettings.Resume.DISABLED);
 		this.registry = new ServerSessionRegistry(settings, this.scheduler, () -> {
 		}, this.pool);
 		this.registry.addListener(this.events::add);

@@ -131,7 +131,7 @@ class ManagedSessionScheduleTest {
 					new SendLimits(64, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1),
 					this.random.nextBoolean() ? ServerOverflowPolicy.TERMINATE : ServerOverflowPolicy.DROP_NEWEST,
 					Duration.ofSeconds(2), 1013, 0, 0, 10, 0, 0, Duration.ofSeconds(10), List.of(),
-					new ServerSettings.Shutdown(1001, Duration.ofMillis(500), Duration.ofSeconds(1)));
+					new ServerSettings.Shutdown(1001, Duration.ofMillis(500), Duration.ofSeconds(1)), ServerSettings.Resume.DISABLED);
 			this.registry = new ServerSessionRegistry(settings, this.scheduler, () -> {
 			}, this.pool);
 			this.registry.addListener(this::event);

@@ -195,7 +195,7 @@ public class HotPathBenchmarks {
 					new ServerSettings.AppHeartbeat(true, "__rws_ping__", "__rws_pong__"),
 					new SendLimits(512 * 1024, OverflowPolicy.CLOSE, Duration.ofSeconds(5), 0, 1),
 					ServerOverflowPolicy.TERMINATE, Duration.ofSeconds(10), 1013, 0, 0, 10, 0, 0, Duration.ofSeconds(10),
-					List.of(), new ServerSettings.Shutdown(1001, Duration.ofSeconds(5), Duration.ofSeconds(10)));
+					List.of(), new ServerSettings.Shutdown(1001, Duration.ofSeconds(5), Duration.ofSeconds(10)), ServerSettings.Resume.DISABLED);
 			this.registry = new ServerSessionRegistry(settings, this.scheduler.taskScheduler(), () -> {
 			});
 			this.ids = new String[this.sessions];
@@ -236,7 +236,7 @@ public class HotPathBenchmarks {
 					new SendLimits(64 * 1024, OverflowPolicy.DROP_OLDEST, Duration.ofSeconds(5), 0, 1),
 					ServerOverflowPolicy.DROP_OLDEST, Duration.ofSeconds(10), 1013, 0, 0, 10, 0, 0,
 					Duration.ofSeconds(10), List.of(),
-					new ServerSettings.Shutdown(1001, Duration.ofSeconds(5), Duration.ofSeconds(10)));
+					new ServerSettings.Shutdown(1001, Duration.ofSeconds(5), Duration.ofSeconds(10)), ServerSettings.Resume.DISABLED);
 			this.registry = new ServerSessionRegistry(settings, this.scheduler.taskScheduler(), () -> {
 			});
 			for (int i = 0; i < 1000; i++) {

@@ -1,0 +1,69 @@
+package io.resilientws.send;
+
+import java.util.ArrayDeque;
+import java.util.List;
+
+import io.resilientws.resume.ReplayBuffer;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * The resume-mode part of an {@link OutboundQueue} (docs/RESUME-PROTOCOL.md §3–4): numbers each data
+ * message as it is first written, keeps it until the peer acknowledges it, and after a resume lines
+ * up what the peer does not have, to be written again ahead of the queue.
+ * <p>
+ * Guarded by the queue's lock; completes and fails nothing itself: the messages its calls return are
+ * for the queue to settle after that lock.
+ */
+final class SendReplay {
+
+	private final ReplayBuffer<OutboundMessage> buffer;
+
+	/** Written before, not acknowledged, to be written again on the current transport; oldest first. */
+	private final ArrayDeque<OutboundMessage> resends = new ArrayDeque<>();
+
+	SendReplay(long limitBytes) {
+		this.buffer = new ReplayBuffer<>(limitBytes);
+	}
+
+	/** Gives a data message its offset, the first time it is written (a resend keeps its own). */
+	void number(OutboundMessage message) {
+		if (message.offset == 0) {
+			message.offset = this.buffer.written(message, (int) Math.min(Integer.MAX_VALUE, message.size()));
+		}
+	}
+
+	/** Whether more is unacknowledged than the limit: the session can no longer be resumed. */
+	boolean overLimit() {
+		return this.buffer.overLimit();
+	}
+
+	/** The peer has {@code received} messages: those it acknowledges now, to complete. */
+	List<OutboundMessage> acknowledge(long received) {
+		return this.buffer.acknowledge(received);
+	}
+
+	/** A new transport: everything unacknowledged is written again, in order, before anything else. */
+	void resendUnacknowledged() {
+		this.resends.clear();
+		this.buffer.unacknowledged().forEach((entry) -> this.resends.addLast(entry.message()));
+	}
+
+	@Nullable OutboundMessage pollResend() {
+		return this.resends.pollFirst();
+	}
+
+	boolean hasResends() {
+		return !this.resends.isEmpty();
+	}
+
+	/** The session ends unrecovered: every unacknowledged message, to fail. */
+	List<OutboundMessage> discard() {
+		this.resends.clear();
+		return this.buffer.discard();
+	}
+
+	long unacknowledgedBytes() {
+		return this.buffer.unacknowledgedBytes();
+	}
+
+}

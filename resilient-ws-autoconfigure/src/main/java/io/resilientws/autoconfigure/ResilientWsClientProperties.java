@@ -95,6 +95,8 @@ public class ResilientWsClientProperties {
 
 		private final Health health = new Health();
 
+		private final Resume resume = new Resume();
+
 		void applyTo(ConnectionSettings.Builder builder) {
 			set(this.url, builder::url);
 			set(this.subprotocols, builder::subprotocols);
@@ -109,6 +111,7 @@ public class ResilientWsClientProperties {
 			this.reconnect.applyTo(builder);
 			this.send.applyTo(builder);
 			this.inbound.applyTo(builder);
+			this.resume.applyTo(builder);
 		}
 
 		// A String rather than a URI: a value that is no valid URI is reported by ConnectionSettings,
@@ -195,6 +198,54 @@ public class ResilientWsClientProperties {
 
 		public Health getHealth() {
 			return this.health;
+		}
+
+		public Resume getResume() {
+			return this.resume;
+		}
+
+	}
+
+	/** Session resume (docs/RESUME-PROTOCOL.md): a lost connection comes back with nothing lost or repeated. */
+	public static class Resume {
+
+		/** Whether the connection asks the server for a resumable session (adds rws-resume=1 to the URL); a server that does not answer with the protocol is used as plain WebSocket. Default false. */
+		private @Nullable Boolean enabled;
+
+		/** Most bytes of sent messages kept until the server acknowledges them; past it the session can no longer be resumed and the connection is dropped. Default 1MB. */
+		private @Nullable DataSize bufferLimit;
+
+		/** How long the client waits after the handshake for the server's first message before treating the server as plain WebSocket. Default 5s. */
+		private @Nullable Duration helloTimeout;
+
+		void applyTo(ConnectionSettings.Builder builder) {
+			set(this.enabled, builder::resumeEnabled);
+			set(this.bufferLimit, (limit) -> builder.resumeBufferLimit(limit.toBytes()));
+			set(this.helloTimeout, builder::resumeHelloTimeout);
+		}
+
+		public @Nullable Boolean getEnabled() {
+			return this.enabled;
+		}
+
+		public void setEnabled(@Nullable Boolean enabled) {
+			this.enabled = enabled;
+		}
+
+		public @Nullable DataSize getBufferLimit() {
+			return this.bufferLimit;
+		}
+
+		public void setBufferLimit(@Nullable DataSize bufferLimit) {
+			this.bufferLimit = bufferLimit;
+		}
+
+		public @Nullable Duration getHelloTimeout() {
+			return this.helloTimeout;
+		}
+
+		public void setHelloTimeout(@Nullable Duration helloTimeout) {
+			this.helloTimeout = helloTimeout;
 		}
 
 	}

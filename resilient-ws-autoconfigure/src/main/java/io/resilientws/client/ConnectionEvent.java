@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * {@link ManagedConnection#statistics()}.
  */
 public sealed interface ConnectionEvent permits ConnectionEvent.StateChanged, ConnectionEvent.Closed,
-		ConnectionEvent.ReconnectAttempted, ConnectionEvent.HeartbeatAnswered, ConnectionEvent.HeartbeatMissed {
+		ConnectionEvent.ReconnectAttempted, ConnectionEvent.HeartbeatAnswered, ConnectionEvent.HeartbeatMissed,
+		ConnectionEvent.Resumed {
 
 	/** The name of the connection. */
 	String connection();
@@ -74,6 +75,15 @@ public sealed interface ConnectionEvent permits ConnectionEvent.StateChanged, Co
 	 */
 	record HeartbeatMissed(String connection, Instant timestamp, int consecutive, int maxMissed)
 			implements ConnectionEvent {
+	}
+
+	/**
+	 * With {@code resume.enabled}, a connection came back after a loss: whether its session was
+	 * recovered, and why not. Published just before the open it belongs to is reported to the handler.
+	 *
+	 * @param outcome recovered or not, and why
+	 */
+	record Resumed(String connection, Instant timestamp, ResumeOutcome outcome) implements ConnectionEvent {
 	}
 
 }

@@ -17,6 +17,17 @@ public interface ConnectionHandler {
 	default void onOpen(ManagedConnection connection) {
 	}
 
+	/**
+	 * With {@code resume.enabled}: the connection came back after a loss, and this says whether the
+	 * server took up the same session ({@code recovered}: nothing sent either way was lost or will
+	 * arrive twice) or a new one started (state on the server is lost; messages the server had not
+	 * acknowledged failed with {@code NOT_RECOVERED}). Called just before {@link #onOpen} of the same
+	 * open, so that {@code onOpen} can skip what a recovered session still has (subscriptions, say).
+	 * Not called for a first session, nor without resume.
+	 */
+	default void onResume(ManagedConnection connection, ResumeOutcome outcome) {
+	}
+
 	/** A whole text message arrived. */
 	default void onText(ManagedConnection connection, String text) {
 	}

@@ -15,6 +15,7 @@ import io.resilientws.ConfigurationChecks;
 import io.resilientws.InvalidConfigurationException;
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
+import io.resilientws.resume.ResumeWire;
 import io.resilientws.send.OverflowPolicy;
 import io.resilientws.send.SendLimits;
 import org.jspecify.annotations.Nullable;
@@ -54,6 +55,8 @@ public final class ConnectionSettings {
 
 	private final long maxMessageSize;
 
+	private final ResumeSettings resume;
+
 	private ConnectionSettings(Builder builder, URI url) {
 		this.url = url;
 		this.subprotocols = List.copyOf(builder.subprotocols);
@@ -73,6 +76,7 @@ public final class ConnectionSettings {
 				builder.messagesPerSecond, builder.burst);
 		this.queueWhileDisconnected = builder.queueWhileDisconnected;
 		this.maxMessageSize = builder.maxMessageSize;
+		this.resume = new ResumeSettings(builder.resumeEnabled, builder.resumeBufferLimit, builder.resumeHelloTimeout);
 	}
 
 	public static Builder builder() {
@@ -82,6 +86,23 @@ public final class ConnectionSettings {
 	/** The ws:// or wss:// URL to connect to. */
 	public URI url() {
 		return this.url;
+	}
+
+	/**
+	 * The URL each connect attempt uses: {@link #url()}, with {@code rws-resume=1} added to its query
+	 * when resume is enabled (the user's query is kept; no credential of the protocol ever goes here).
+	 */
+	public URI connectUrl() {
+		if (!this.resume.enabled()) {
+			return this.url;
+		}
+		String parameter = ResumeWire.QUERY_PARAMETER + "=" + ResumeWire.VERSION;
+		String whole = this.url.toString();
+		int fragment = whole.indexOf('#');
+		String beforeFragment = (fragment < 0) ? whole : whole.substring(0, fragment);
+		String query = this.url.getRawQuery();
+		String separator = (query == null) ? "?" : (query.isEmpty() || query.endsWith("&")) ? "" : "&";
+		return URI.create(beforeFragment + separator + parameter + ((fragment < 0) ? "" : whole.substring(fragment)));
 	}
 
 	/**
@@ -199,6 +220,11 @@ public final class ConnectionSettings {
 		return this.maxMessageSize;
 	}
 
+	/** Session resume: off by default. */
+	public ResumeSettings resume() {
+		return this.resume;
+	}
+
 	/**
 	 * Collects settings; {@link #build()} validates them all. Setters take the raw value and reject
 	 * nothing, so that every problem is reported with the name of its property.
@@ -273,6 +299,12 @@ public final class ConnectionSettings {
 		private boolean queueWhileDisconnected;
 
 		private long maxMessageSize = 1024 * 1024;
+
+		private boolean resumeEnabled;
+
+		private long resumeBufferLimit = ResumeSettings.DEFAULT_BUFFER_LIMIT;
+
+		private Duration resumeHelloTimeout = ResumeSettings.DEFAULT_HELLO_TIMEOUT;
 
 		private Builder() {
 		}
@@ -466,6 +498,24 @@ public final class ConnectionSettings {
 			return this;
 		}
 
+		/** Whether the connection asks for a resumable session (docs/RESUME-PROTOCOL.md); default false. */
+		public Builder resumeEnabled(boolean enabled) {
+			this.resumeEnabled = enabled;
+			return this;
+		}
+
+		/** Most bytes of written, unacknowledged messages kept for a resume; default 1 MiB. */
+		public Builder resumeBufferLimit(long bytes) {
+			this.resumeBufferLimit = bytes;
+			return this;
+		}
+
+		/** How long to wait for the server's first message before treating it as plain WebSocket; default 5 s. */
+		public Builder resumeHelloTimeout(Duration timeout) {
+			this.resumeHelloTimeout = timeout;
+			return this;
+		}
+
 		/**
 		 * Validates and builds.
 		 * @throws InvalidConfigurationException naming the first invalid setting
@@ -507,6 +557,10 @@ public final class ConnectionSettings {
 			}
 			if (target.getHost() == null) {
 				throw new InvalidConfigurationException("url", redact(target), "name a host, as in ws://example.com/path");
+			}
+			if (this.resumeEnabled && hasResumeParameter(target)) {
+				throw new InvalidConfigurationException("url", redact(target), "not carry the query parameter "
+						+ ResumeWire.QUERY_PARAMETER + " (set resume.enabled instead: the client adds it)");
 			}
 			if (this.sslBundle != null && scheme.equals("ws")) {
 				throw new InvalidConfigurationException("ssl-bundle", this.sslBundle,
@@ -565,6 +619,24 @@ public final class ConnectionSettings {
 				throw new InvalidConfigurationException("inbound.max-message-size", this.maxMessageSize + "B",
 						"be positive, such as 1MB");
 			}
+			if (this.resumeBufferLimit <= 0) {
+				throw new InvalidConfigurationException("resume.buffer-limit", this.resumeBufferLimit + "B",
+						"be positive, such as 1MB");
+			}
+			ConfigurationChecks.positive("resume.hello-timeout", this.resumeHelloTimeout);
+		}
+
+		private static boolean hasResumeParameter(URI target) {
+			String query = target.getRawQuery();
+			if (query == null) {
+				return false;
+			}
+			for (String pair : query.split("&")) {
+				if (pair.equals(ResumeWire.QUERY_PARAMETER) || pair.startsWith(ResumeWire.QUERY_PARAMETER + "=")) {
+					return true;
+				}
+			}
+			return false;
 		}
 
 		private static void notBlank(String property, String value) {

@@ -74,6 +74,9 @@ final class ConnectionStateMachine {
 	/** Drives the heartbeats of every connection of the registry. */
 	private final HeartbeatSweep heartbeats;
 
+	/** With {@code resume.enabled}, the resume protocol's part (it shares this lock); null otherwise. */
+	private final @Nullable ClientResume resume;
+
 	private final Object lock = new Object();
 
 	// Everything below is guarded by lock.
@@ -83,8 +86,11 @@ final class ConnectionStateMachine {
 	/** Numbers the connect attempts; transport callbacks of other attempts are stale. */
 	private int generation;
 
-	/** The open (or closing) transport of the current attempt. */
+	/** The transport of the current attempt: open, closing, or (with resume) in its opening exchange. */
 	private @Nullable WebSocket webSocket;
+
+	/** The listener of the current attempt's transport, once its handshake succeeded. */
+	private @Nullable TransportListener listener;
 
 	private @Nullable Heartbeat heartbeat;
 
@@ -139,6 +145,8 @@ final class ConnectionStateMachine {
 		// Nothing is accepted before start(): the queue refuses until the state machine opens it.
 		this.outbound.refuseNew(SendFailure.CLOSED);
 		this.planner = new ReconnectPlanner(this.settings.reconnect());
+		this.resume = this.settings.resume().enabled()
+				? new ClientResume(connection, scheduler, callbacks, outbound, statistics, new ResumeHost()) : null;
 	}
 
 	ConnectionSnapshot snapshot() {
@@ -187,8 +195,10 @@ final class ConnectionStateMachine {
 				case CLOSED, CLOSING -> {
 				}
 				case CONNECTING, WAITING_TO_RECONNECT -> {
-					// The attempt under way, if any, is stale from now on: its outcome aborts its socket.
+					// The attempt under way, if any, is stale from now on: its outcome aborts its socket (and
+					// one still in the resume protocol's opening exchange is aborted here).
 					this.generation++;
+					abortTransport(after);
 					cancelTimer();
 					closed(new CloseEvent(code, reason, false, CloseInitiator.LOCAL, false, 0, null), after);
 				}
@@ -219,12 +229,14 @@ final class ConnectionStateMachine {
 			this.reconnectAttempt = true;
 			this.openedAt = null;
 			abortTransport(after);
+			if (this.resume != null) {
+				this.resume.transportLost(CloseEvent.ABNORMAL_CLOSURE);
+			}
 			stopHeartbeat();
 			cancelTimer();
 			this.closeRequested = false;
 			admitWhileDisconnected();
-			after.add(this.outbound.detachLater(
-					this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
+			after.add(this.outbound.detachLater(holdWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
 			if (wasOpen) {
 				// Dropping an open connection is a close like any other: 1006 (no close frame), local,
 				// counted and reported. The next attempt starts now: attempt + 1, as connect() counts it.
@@ -264,7 +276,7 @@ final class ConnectionStateMachine {
 		this.protocol = "";
 		moveTo(ConnectionState.CONNECTING);
 		TransportListener listener = new TransportListener(attemptGeneration, this.settings, this.connection, this.callbacks,
-				this.statistics, new TransportEvents());
+				this.statistics, new TransportEvents(), this.resume);
 		after.add(() -> {
 			CompletableFuture<WebSocket> opened;
 			try {
@@ -304,8 +316,26 @@ final class ConnectionStateMachine {
 
 	private void opened(TransportListener listener, WebSocket ws, AfterUnlock after) {
 		this.webSocket = ws;
-		this.openedAt = this.clock.instant();
+		this.listener = listener;
 		this.protocol = (ws.getSubprotocol() != null) ? ws.getSubprotocol() : "";
+		if (this.resume != null) {
+			// Still CONNECTING: nothing is sent and nothing reaches the handler until the server's first
+			// message says whether it speaks the resume protocol (ClientResume, then negotiated()).
+			this.resume.transportOpened(listener.generation(), ws, after);
+			return;
+		}
+		open(null);
+		// After the lock: the held backlog is written, and only then is the first frame asked for, so
+		// that onOpen (queued above) comes before every message of this attempt.
+		after.add(() -> this.outbound.attach((message) -> message.isText() ? ws.sendText(message.text(), true)
+				: ws.sendBinary(message.binary(), true)));
+		after.add(() -> ws.request(1));
+	}
+
+	/** The current attempt's transport opens for messages; {@code outcome} is a resume's, if any. */
+	private void open(@Nullable ResumeOutcome outcome) {
+		TransportListener attempt = this.listener;
+		this.openedAt = this.clock.instant();
 		moveTo(ConnectionState.OPEN);
 		if (this.reconnectAttempt) {
 			Duration downtime = (this.lostOpen && this.downSince != null)
@@ -316,23 +346,27 @@ final class ConnectionStateMachine {
 		this.downSince = null;
 		this.lostOpen = false;
 		this.callbacks.log("open to " + this.settings.redactedUrl() + " (attempt " + this.planner.attempt() + ")");
-		Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.heartbeats, new HeartbeatLink(this, listener.generation(), this.settings.heartbeat(), this.outbound));
+		Heartbeat beat = new Heartbeat(this.settings.heartbeat(), this.heartbeats, new HeartbeatLink(this, this.generation, this.settings.heartbeat(), this.outbound));
 		this.heartbeat = beat;
-		listener.heartbeat(beat);
+		if (attempt != null) {
+			attempt.heartbeat(beat);
+		}
 		beat.start();
+		if (outcome != null) {
+			publish(new ConnectionEvent.Resumed(this.name, this.openedAt, outcome));
+			this.callbacks.handler((h) -> h.onResume(this.connection, outcome));
+		}
 		this.callbacks.handler((h) -> h.onOpen(this.connection));
 		this.outbound.reopen();
-		// After the lock: the held backlog is written, and only then is the first frame asked for, so
-		// that onOpen (queued above) comes before every message of this attempt.
-		after.add(() -> this.outbound.attach((message) -> message.isText() ? ws.sendText(message.text(), true)
-				: ws.sendBinary(message.binary(), true)));
-		after.add(() -> ws.request(1));
 	}
 
 	/** The connection is gone without a local close: decide between reconnecting and staying closed. */
 	private void lost(int code, String reason, CloseInitiator initiator, boolean wasClean,
 			@Nullable Duration retryAfter, AfterUnlock after) {
 		boolean wasOpen = this.state == ConnectionState.OPEN;
+		if (this.resume != null) {
+			this.resume.transportLost(code);
+		}
 		stopHeartbeat();
 		this.webSocket = null;
 		Instant now = this.clock.instant();
@@ -355,7 +389,7 @@ final class ConnectionStateMachine {
 		CloseEvent event = new CloseEvent(code, reason, wasClean, initiator, true, this.planner.attempt() + 1, at);
 		this.lastClose = event;
 		admitWhileDisconnected();
-		after.add(this.outbound.detachLater(this.settings.queueWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
+		after.add(this.outbound.detachLater(holdWhileDisconnected() ? null : SendFailure.CONNECTION_LOST));
 		moveTo(ConnectionState.WAITING_TO_RECONNECT);
 		int waitingGeneration = this.generation;
 		this.timer = this.scheduler.schedule(() -> reconnectTimerFired(waitingGeneration), at);
@@ -367,6 +401,10 @@ final class ConnectionStateMachine {
 	/** Ends for good: no reconnect follows. */
 	private void closed(CloseEvent event, AfterUnlock after) {
 		boolean wasOpen = this.state == ConnectionState.OPEN || this.state == ConnectionState.CLOSING;
+		if (this.resume != null) {
+			// An intentional close (or the end of reconnecting) ends the session: nothing is kept.
+			this.resume.closed();
+		}
 		stopHeartbeat();
 		cancelTimer();
 		this.webSocket = null;
@@ -446,6 +484,26 @@ final class ConnectionStateMachine {
 				abortTransport(after);
 				lost(CloseEvent.ABNORMAL_CLOSURE, "send buffer overflow (" + this.settings.send().bufferLimit()
 						+ " bytes) with overflow policy CLOSE", CloseInitiator.ABNORMAL, false, null, after);
+			}
+		}
+		after.run(this.lock);
+	}
+
+	/**
+	 * Resume mode: more was written and not acknowledged than {@code resume.buffer-limit}. The session
+	 * can no longer be resumed; like a send-buffer overflow under CLOSE, the slow link is dropped and the
+	 * next connection starts a new session.
+	 */
+	void resumeBufferOverflowed() {
+		AfterUnlock after = new AfterUnlock();
+		synchronized (this.lock) {
+			if (this.resume != null) {
+				this.resume.bufferOverflowed();
+			}
+			if (this.state == ConnectionState.OPEN && this.webSocket != null) {
+				abortTransport(after);
+				lost(CloseEvent.ABNORMAL_CLOSURE, "resume buffer overflow (" + this.settings.resume().bufferLimit()
+						+ " bytes unacknowledged)", CloseInitiator.ABNORMAL, false, null, after);
 			}
 		}
 		after.run(this.lock);
@@ -555,12 +613,20 @@ final class ConnectionStateMachine {
 
 	/** While not open, the queue holds messages for the next connection, or refuses them. */
 	private void admitWhileDisconnected() {
-		if (this.settings.queueWhileDisconnected()) {
+		if (holdWhileDisconnected()) {
 			this.outbound.reopen();
 		}
 		else {
 			this.outbound.refuseNew(SendFailure.NOT_OPEN);
 		}
+	}
+
+	/**
+	 * Whether messages wait for the next connection: with {@code queue-while-disconnected}, and always
+	 * with resume, whose session goes on across connections (what it cannot take fails as not recovered).
+	 */
+	private boolean holdWhileDisconnected() {
+		return this.settings.queueWhileDisconnected() || this.resume != null;
 	}
 
 	private void abortTransport(AfterUnlock after) {
@@ -619,6 +685,72 @@ final class ConnectionStateMachine {
 		@Override
 		public void messageTooBig(int generation, WebSocket webSocket) {
 			ConnectionStateMachine.this.messageTooBig(generation, webSocket);
+		}
+
+	}
+
+	/** The resume protocol's view of this state machine: every call is made under this lock. */
+	private final class ResumeHost implements ClientResume.Host {
+
+		@Override
+		public Object lock() {
+			return ConnectionStateMachine.this.lock;
+		}
+
+		@Override
+		public boolean isCurrent(int attemptGeneration) {
+			return attemptGeneration == ConnectionStateMachine.this.generation
+					&& ConnectionStateMachine.this.webSocket != null;
+		}
+
+		@Override
+		public void negotiated(int attemptGeneration, ClientResume.Opening opening, AfterUnlock after) {
+			if (!isCurrent(attemptGeneration) || ConnectionStateMachine.this.state != ConnectionState.CONNECTING) {
+				return;
+			}
+			open(opening.outcome());
+			if (opening.firstMessage() != null) {
+				// Enqueued after onOpen: a plain server's first message reaches the handler after the open.
+				opening.firstMessage().run();
+			}
+			after.add(opening.start());
+		}
+
+		@Override
+		public void protocolViolated(int attemptGeneration, String description, AfterUnlock after) {
+			WebSocket ws = ConnectionStateMachine.this.webSocket;
+			if (!isCurrent(attemptGeneration) || ws == null) {
+				return;
+			}
+			ConnectionStateMachine machine = ConnectionStateMachine.this;
+			machine.generation++;
+			machine.callbacks.handler((h) -> h.onError(machine.connection,
+					new ProtocolException("resume protocol: " + description)));
+			// As for a message too big: the JDK client may not send 1002, so the close frame says 1008; the
+			// link is dropped after close-timeout if the server does not answer.
+			machine.scheduler.schedule(ws::abort, machine.clock.instant().plus(machine.settings.closeTimeout()));
+			machine.lost(PROTOCOL_ERROR, "resume protocol error: " + description, CloseInitiator.ABNORMAL, false, null,
+					after);
+			after.add(() -> ws.sendClose(POLICY_VIOLATION, "resume protocol error").whenComplete((ignored, failure) -> {
+				if (failure != null) {
+					ws.abort();
+				}
+			}));
+		}
+
+		@Override
+		public void sessionAnswerTimedOut(int attemptGeneration, String description, AfterUnlock after) {
+			ConnectionStateMachine machine = ConnectionStateMachine.this;
+			if (!isCurrent(attemptGeneration) || machine.state != ConnectionState.CONNECTING) {
+				return;
+			}
+			machine.generation++;
+			if (machine.reconnectAttempt) {
+				publish(new ConnectionEvent.ReconnectAttempted(machine.name, machine.clock.instant(),
+						machine.planner.attempt(), false, null));
+			}
+			machine.abortTransport(after);
+			machine.lost(CloseEvent.ABNORMAL_CLOSURE, description, CloseInitiator.ABNORMAL, false, null, after);
 		}
 
 	}

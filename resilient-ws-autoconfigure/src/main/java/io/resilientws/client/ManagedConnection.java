@@ -74,7 +74,12 @@ public final class ManagedConnection {
 					ManagedConnection.this.statistics.countSent(message.size());
 				}
 			}
-		});
+
+			@Override
+			public void replayOverflow() {
+				ManagedConnection.this.machine.resumeBufferOverflowed();
+			}
+		}, settings.resume().enabled() ? settings.resume().bufferLimit() : 0);
 		this.machine = new ConnectionStateMachine(this, scheduler, heartbeats, connector, ioPool, callbacks,
 				this.outbound, this.statistics);
 	}
@@ -112,6 +117,14 @@ public final class ManagedConnection {
 	/** Bytes accepted by {@link #send} but not yet written to the network. */
 	public long bufferedAmount() {
 		return this.outbound.bufferedBytes();
+	}
+
+	/**
+	 * With {@code resume.enabled}: bytes of messages written to the server and not yet acknowledged by
+	 * it (kept to be sent again after a loss); 0 without resume.
+	 */
+	public long unacknowledgedAmount() {
+		return this.settings.resume().enabled() ? this.outbound.unacknowledgedBytes() : 0;
 	}
 
 	/** The number of the current or scheduled connect attempt since the last stable open. */
@@ -160,7 +173,8 @@ public final class ManagedConnection {
 	/**
 	 * Sends a text message. Never blocks, except under the BLOCK overflow policy, for at most
 	 * {@code send.block-timeout}. The result says whether the message was accepted; its delivery future
-	 * says whether it was written.
+	 * says whether it was written (with {@code resume.enabled} and a server that speaks the protocol:
+	 * whether the server acknowledged it).
 	 */
 	public SendResult send(String text) {
 		return this.outbound.offer(OutboundMessage.text(text));

@@ -44,6 +44,9 @@ final class TransportListener implements WebSocket.Listener {
 
 	private final Owner owner;
 
+	/** With resume, where whole messages go (it unwraps, counts and hands them over); null otherwise. */
+	private final @Nullable ClientResume resume;
+
 	private volatile @Nullable Heartbeat heartbeat;
 
 	private final StringBuilder text = new StringBuilder();
@@ -57,13 +60,14 @@ final class TransportListener implements WebSocket.Listener {
 	private boolean tooBig;
 
 	TransportListener(int generation, ConnectionSettings settings, ManagedConnection connection,
-			CallbackDispatcher callbacks, ConnectionStatistics statistics, Owner owner) {
+			CallbackDispatcher callbacks, ConnectionStatistics statistics, Owner owner, @Nullable ClientResume resume) {
 		this.generation = generation;
 		this.settings = settings;
 		this.connection = connection;
 		this.callbacks = callbacks;
 		this.statistics = statistics;
 		this.owner = owner;
+		this.resume = resume;
 	}
 
 	int generation() {
@@ -99,6 +103,10 @@ final class TransportListener implements WebSocket.Listener {
 			webSocket.request(1);
 			return null;
 		}
+		if (this.resume != null) {
+			this.resume.text(this.generation, message);
+			return null;
+		}
 		this.statistics.countReceived(OutboundMessage.utf8Length(message));
 		this.callbacks.handlerThen((h) -> h.onText(this.connection, message), () -> webSocket.request(1));
 		return null;
@@ -119,6 +127,10 @@ final class TransportListener implements WebSocket.Listener {
 		}
 		ByteBuffer message = ByteBuffer.wrap(this.binary.toByteArray()).asReadOnlyBuffer();
 		this.binary.reset();
+		if (this.resume != null) {
+			this.resume.binary(this.generation, message);
+			return null;
+		}
 		this.statistics.countReceived(message.remaining());
 		this.callbacks.handlerThen((h) -> h.onBinary(this.connection, message), () -> webSocket.request(1));
 		return null;

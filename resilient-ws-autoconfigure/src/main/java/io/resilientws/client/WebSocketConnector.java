@@ -46,7 +46,7 @@ final class WebSocketConnector implements Connector {
 			builder.subprotocols(subprotocols.get(0),
 					subprotocols.subList(1, subprotocols.size()).toArray(String[]::new));
 		}
-		return builder.buildAsync(settings.url(), listener);
+		return builder.buildAsync(settings.connectUrl(), listener);
 	}
 
 	private HttpClient client(@Nullable String sslBundle) {

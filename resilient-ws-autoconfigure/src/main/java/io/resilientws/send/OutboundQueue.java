@@ -104,8 +104,14 @@ public final class OutboundQueue {
 	/** In resume mode, the written and unacknowledged messages; null otherwise. */
 	private final @Nullable SendReplay replay;
 
-	/** Set once the replay limit was passed, so that the owner is told once. */
+	/** Set once the replay limit was passed, so that the owner is told once (per session). */
 	private boolean replayOverflowed;
+
+	/**
+	 * In resume mode, whether the current session numbers and keeps what it writes; false once
+	 * {@link #startSession} was told the peer does not speak the protocol (delivered when written).
+	 */
+	private boolean numbering = true;
 
 	/** The message whose write has not completed yet; at most one. */
 	private @Nullable OutboundMessage inFlight;
@@ -265,6 +271,64 @@ public final class OutboundQueue {
 		finally {
 			this.lock.unlock();
 		}
+		drain();
+	}
+
+	/**
+	 * {@link #offerControl(OutboundMessage)}, but only while {@code through} is the attached writer: an
+	 * acknowledgement decided for one transport means nothing on the next one, whose session answer
+	 * already counted more.
+	 * @return whether the message was taken
+	 */
+	public boolean offerControl(OutboundMessage message, MessageWriter through) {
+		if (!message.isControl()) {
+			throw new IllegalArgumentException("Not a control message");
+		}
+		this.lock.lock();
+		try {
+			if (this.writer != through) {
+				return false;
+			}
+			OutboundMessage last = this.controls.peekLast();
+			if (last != null && isAcknowledgement(last) && isAcknowledgement(message)) {
+				this.controls.pollLast();
+			}
+			this.controls.addLast(message);
+		}
+		finally {
+			this.lock.unlock();
+		}
+		drain();
+		return true;
+	}
+
+	/**
+	 * Resume mode: a new session starts on {@code writer} (the server answered a new session, refused a
+	 * resume, or does not speak the protocol): numbering starts again at 1. Whatever the earlier session
+	 * wrote and did not see acknowledged fails with {@link SendFailure#NOT_RECOVERED}.
+	 * @param numbered whether the peer acknowledges (it speaks the protocol); when false, messages are
+	 * delivered when written, as without resume, until the next call
+	 * @param previousLost whether an earlier session was lost: then what was queued for it fails too
+	 * (sent before its sender could know), instead of going out in the new one
+	 */
+	public void startSession(MessageWriter writer, boolean numbered, boolean previousLost) {
+		SendReplay replay = requireReplay();
+		List<OutboundMessage> failed = new ArrayList<>();
+		this.lock.lock();
+		try {
+			failed.addAll(replay.restart());
+			if (previousLost) {
+				failed.addAll(takeAllQueued());
+			}
+			this.replayOverflowed = false;
+			this.numbering = numbered;
+			this.writer = writer;
+			this.roomMade.signalAll();
+		}
+		finally {
+			this.lock.unlock();
+		}
+		failed.forEach((message) -> fail(message, SendFailure.NOT_RECOVERED, null));
 		drain();
 	}
 
@@ -650,7 +714,7 @@ public final class OutboundQueue {
 			return startWrite(this.replay.pollResend(), false);
 		}
 		OutboundMessage next = this.queue.pollFirst();
-		if (this.replay != null && next != null) {
+		if (this.replay != null && this.numbering && next != null) {
 			this.replay.number(next);
 		}
 		return startWrite(next, true);

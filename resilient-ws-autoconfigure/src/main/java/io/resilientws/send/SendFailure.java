@@ -44,6 +44,13 @@ public enum SendFailure {
 	 * Cluster mode: the message was for a session on another instance, and it could not be published
 	 * (Redis unreachable, or no answer within {@code resilient-ws.cluster.request-timeout}).
 	 */
-	NOT_PUBLISHED
+	NOT_PUBLISHED,
+
+	/**
+	 * Session resume (docs/RESUME-PROTOCOL.md): the message was sent in a session that could not be
+	 * resumed after its connection was lost (the server refused the resume, or the session had ended),
+	 * and the server had not acknowledged it; it may or may not have received it.
+	 */
+	NOT_RECOVERED
 
 }

@@ -16,13 +16,26 @@ import org.jspecify.annotations.Nullable;
  */
 final class SendReplay {
 
-	private final ReplayBuffer<OutboundMessage> buffer;
+	private final long limitBytes;
+
+	private ReplayBuffer<OutboundMessage> buffer;
 
 	/** Written before, not acknowledged, to be written again on the current transport; oldest first. */
 	private final ArrayDeque<OutboundMessage> resends = new ArrayDeque<>();
 
 	SendReplay(long limitBytes) {
+		this.limitBytes = limitBytes;
 		this.buffer = new ReplayBuffer<>(limitBytes);
+	}
+
+	/**
+	 * A new session: numbering starts again at 1.
+	 * @return what the old session had not seen acknowledged, to fail
+	 */
+	List<OutboundMessage> restart() {
+		List<OutboundMessage> lost = discard();
+		this.buffer = new ReplayBuffer<>(this.limitBytes);
+		return lost;
 	}
 
 	/** Gives a data message its offset, the first time it is written (a resend keeps its own). */

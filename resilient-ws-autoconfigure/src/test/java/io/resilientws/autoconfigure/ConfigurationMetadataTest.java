@@ -95,6 +95,7 @@ class ConfigurationMetadataTest {
 		assertThat(declaredSettings.closeTimeout()).isEqualTo(builtIn.closeTimeout());
 		assertThat(declaredSettings.autoStartup()).isEqualTo(builtIn.autoStartup());
 		assertThat(declaredSettings.queueWhileDisconnected()).isEqualTo(builtIn.queueWhileDisconnected());
+		assertThat(declaredSettings.resume()).isEqualTo(builtIn.resume());
 		ReconnectSettings reconnect = declaredSettings.reconnect();
 		ReconnectSettings builtInReconnect = builtIn.reconnect();
 		assertThat(reconnect).usingRecursiveComparison().ignoringFields("policy").isEqualTo(builtInReconnect);

@@ -138,6 +138,11 @@ public final class TestWebSocketServer implements AutoCloseable {
 		return Collections.unmodifiableList(this.handler.handshakeHeaders);
 	}
 
+	/** The request URI of every handshake attempt, in order (query included). Live view. */
+	public List<java.net.URI> handshakeUris() {
+		return Collections.unmodifiableList(this.handler.handshakeUris);
+	}
+
 	/** The request headers of the latest handshake attempt. */
 	public HttpHeaders lastHandshakeHeaders() {
 		List<HttpHeaders> all = this.handler.handshakeHeaders;
@@ -243,6 +248,8 @@ public final class TestWebSocketServer implements AutoCloseable {
 
 		private boolean resilientWsAutoConfiguration = false;
 
+		private @org.jspecify.annotations.Nullable WebSocketHandler handler;
+
 		private Builder() {
 		}
 
@@ -289,8 +296,17 @@ public final class TestWebSocketServer implements AutoCloseable {
 			return this;
 		}
 
+		/**
+		 * Maps {@code handler} at {@link #PATH} instead of the echoing one (a protocol peer, say); the
+		 * handshakes are still recorded.
+		 */
+		public Builder handler(WebSocketHandler handler) {
+			this.handler = handler;
+			return this;
+		}
+
 		public TestWebSocketServer start() {
-			ControllableHandler handler = new ControllableHandler(this.subprotocols);
+			ControllableHandler handler = new ControllableHandler(this.subprotocols, this.handler);
 			Map<String, String> args = new LinkedHashMap<>();
 			args.put("server.port", String.valueOf(this.port));
 			args.put("server.address", "127.0.0.1");
@@ -353,7 +369,9 @@ public final class TestWebSocketServer implements AutoCloseable {
 
 		@Override
 		public void registerWebSocketHandlers(WebSocketHandlerRegistry registry) {
-			registry.addHandler(this.handler, PATH).addInterceptors(this.handler).setAllowedOrigins(this.allowedOrigins);
+			registry.addHandler(this.handler.mapped(), PATH)
+				.addInterceptors(this.handler)
+				.setAllowedOrigins(this.allowedOrigins);
 			if (this.sockJs) {
 				registry.addHandler(this.handler, SOCKJS_PATH)
 					.addInterceptors(this.handler)
@@ -413,10 +431,21 @@ public final class TestWebSocketServer implements AutoCloseable {
 
 		final List<HttpHeaders> handshakeHeaders = new CopyOnWriteArrayList<>();
 
+		final List<java.net.URI> handshakeUris = new CopyOnWriteArrayList<>();
+
+		private final @org.jspecify.annotations.Nullable WebSocketHandler replacement;
+
 		final List<CloseStatus> closeStatuses = new CopyOnWriteArrayList<>();
 
-		ControllableHandler(List<String> supportedSubprotocols) {
+		ControllableHandler(List<String> supportedSubprotocols,
+				@org.jspecify.annotations.Nullable WebSocketHandler replacement) {
 			this.supportedSubprotocols = List.copyOf(supportedSubprotocols);
+			this.replacement = replacement;
+		}
+
+		/** The handler mapped at {@link #PATH}: this one, or the builder's replacement. */
+		WebSocketHandler mapped() {
+			return (this.replacement != null) ? this.replacement : this;
 		}
 
 		@Override
@@ -428,6 +457,7 @@ public final class TestWebSocketServer implements AutoCloseable {
 		public boolean beforeHandshake(ServerHttpRequest request, ServerHttpResponse response,
 				WebSocketHandler wsHandler, Map<String, Object> attributes) {
 			this.handshakeHeaders.add(HttpHeaders.readOnlyHttpHeaders(HttpHeaders.copyOf(request.getHeaders())));
+			this.handshakeUris.add(request.getURI());
 			return true;
 		}
 

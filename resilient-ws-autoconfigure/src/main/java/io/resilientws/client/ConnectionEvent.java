@@ -78,8 +78,9 @@ public sealed interface ConnectionEvent permits ConnectionEvent.StateChanged, Co
 	}
 
 	/**
-	 * With {@code resume.enabled}, a connection came back after a loss: whether its session was
-	 * recovered, and why not. Published just before the open it belongs to is reported to the handler.
+	 * With {@code resume.enabled}, a connection came back after losing a session: whether the server
+	 * took it up, and why not. Published with the open it belongs to (after its {@link StateChanged} to
+	 * OPEN), as the handler's {@code onResume} is called. Carries no token.
 	 *
 	 * @param outcome recovered or not, and why
 	 */

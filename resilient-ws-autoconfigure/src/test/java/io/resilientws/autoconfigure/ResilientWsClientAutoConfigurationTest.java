@@ -208,6 +208,40 @@ class ResilientWsClientAutoConfigurationTest {
 	}
 
 	@Test
+	void runWithZeroResumeBufferLimitFails() {
+		assertFailure("resilient-ws.client.connections.ticker.resume.buffer-limit=0B",
+				"resilient-ws.client.connections.ticker.resume.buffer-limit", "be positive");
+	}
+
+	@Test
+	void runWithZeroResumeHelloTimeoutFails() {
+		assertFailure("resilient-ws.client.defaults.resume.hello-timeout=0s",
+				"resilient-ws.client.defaults.resume.hello-timeout", "positive");
+	}
+
+	@Test
+	void runWithTheResumeParameterInTheUrlAndResumeOnFailsWithoutShowingTheQuery() {
+		assertSecretNeverShown("resilient-ws.client.connections.ticker.url=ws://example.com/feed?token=s3cr3t&rws-resume=1",
+				"resilient-ws.client.connections.ticker.url", "s3cr3t", "not carry the query parameter rws-resume",
+				"resilient-ws.client.connections.ticker.resume.enabled=true");
+	}
+
+	@Test
+	void resumeSettingsBindFromDefaultsAndTheConnection() {
+		this.runner.withUserConfiguration(OneHandler.class)
+			.withPropertyValues("resilient-ws.client.defaults.resume.enabled=true",
+					"resilient-ws.client.connections.ticker.url=ws://localhost:1/ticker?a=b",
+					"resilient-ws.client.connections.ticker.resume.buffer-limit=64KB",
+					"resilient-ws.client.connections.ticker.resume.hello-timeout=2s")
+			.run((context) -> {
+				ManagedConnection ticker = context.getBean(ConnectionRegistry.class).get("ticker");
+				assertThat(ticker.settings().resume())
+					.isEqualTo(new io.resilientws.client.ResumeSettings(true, 64 * 1024, Duration.ofSeconds(2)));
+				assertThat(ticker.settings().connectUrl()).hasToString("ws://localhost:1/ticker?a=b&rws-resume=1");
+			});
+	}
+
+	@Test
 	void runWithEmptyHeartbeatTextFails() {
 		assertFailure("resilient-ws.client.connections.ticker.heartbeat.mode=text",
 				"resilient-ws.client.connections.ticker.heartbeat.ping-text", "not be empty",

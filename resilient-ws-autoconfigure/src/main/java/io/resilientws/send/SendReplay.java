@@ -62,6 +62,10 @@ final class SendReplay {
 		return this.buffer.discard();
 	}
 
+	long lastWritten() {
+		return this.buffer.lastWritten();
+	}
+
 	long unacknowledgedBytes() {
 		return this.buffer.unacknowledgedBytes();
 	}

@@ -161,6 +161,8 @@ export function startResumePeer({ window = 120_000, ackDelay = 100 } = {}) {
     port: 0,
     window,
     ackDelay,
+    /** Text pongs received (answers to the pings a test sends on a transport). */
+    pongs: 0,
     /** When set, every R is refused with this reason (and the old session ends). */
     refuseWith: null,
     /** Current token -> session. */
@@ -211,6 +213,7 @@ export function startResumePeer({ window = 120_000, ackDelay = 100 } = {}) {
           return;
         }
         if (text === PONG_TEXT) {
+          peer.pongs++;
           return;
         }
         if (text !== null && text.startsWith(NUL) && text.charAt(1) !== NUL) {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, test } from 'node:test';
 import WebSocket from 'ws';
 
 import { ResilientWebSocket } from '../../main/resources/META-INF/resources/resilient-ws/resilient-ws.js';
-import { startResumePeer } from './resume-peer.mjs';
+import { PING_TEXT, startResumePeer } from './resume-peer.mjs';
 import { startPeerServer } from './ws-server.mjs';
 import {
   FakeClock, nextEvent, recordEvents, waitFor,
@@ -104,8 +104,8 @@ describe('resume: the session survives cuts', () => {
     const fromServer = Array.from({ length: count }, () => randomPayload(random));
     const cutsAt = new Set([150, 400, 650, 800, 1050]);
 
-    // A fast heartbeat runs all along: its texts must be neither counted nor escaped.
-    const socket = connect({ heartbeatInterval: 20, heartbeatTimeout: 2000 });
+    // Heartbeats run all along, both ways: their texts must be neither counted nor escaped.
+    const socket = connect({ heartbeatInterval: 5, heartbeatTimeout: 50 });
     socket.binaryType = 'arraybuffer';
     const received = [];
     const reconnected = [];
@@ -122,6 +122,9 @@ describe('resume: the session survives cuts', () => {
       }
       assert.equal(socket.send(fromClient[i]), true, `send ${i}`);
       session.send(fromServer[i]);
+      if (i % 50 === 0) {
+        session.ws?.send(PING_TEXT); // the server's own application-level ping, answered by the client
+      }
       if (i % 7 === 0) {
         await yieldToIo();
       }
@@ -132,6 +135,7 @@ describe('resume: the session survives cuts', () => {
     assert.deepEqual(session.received.map(comparable), fromClient.map(comparable), `client to server, seed ${seed}`);
     assert.deepEqual(received.map(comparable), fromServer.map(comparable), `server to client, seed ${seed}`);
     assert.equal(peer.sessions.length, 1, 'one session all along');
+    assert.ok(peer.pongs > 0, 'the client answered the server\'s pings');
     assert.equal(peer.transports.length, 1 + cutsAt.size);
     assert.deepEqual(reconnected.map((detail) => detail.recovered), Array(cutsAt.size).fill(true));
     // Every message gets acknowledged in the end: nothing is held any more.

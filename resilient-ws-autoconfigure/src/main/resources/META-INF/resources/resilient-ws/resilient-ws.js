@@ -15,6 +15,10 @@
  * an abnormal close only, and a queue bounded in bytes for messages sent while disconnected. The close
  * codes that reconnect are the same table as the Java client's (README, "Which closes reconnect").
  *
+ * With { resume: true } it also speaks the resume protocol of docs/RESUME-PROTOCOL.md when the server does:
+ * after a loss, the next connection continues the session, and every message arrives once, in order, in
+ * both directions, or the page is told that the session was not recovered (ResumeSession, at the end).
+ *
  * No dependencies; the WebSocket constructor, the timers, the clock and the source of randomness can be
  * injected through the options, so it runs (and is tested) in Node.js as well.
  */
@@ -76,7 +80,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
   reconnectOnCodes: [],
   /** Close codes that never reconnect; wins over everything else. */
   neverReconnectOnCodes: [],
-  /** Bytes (UTF-8 for text) that may wait while disconnected; 0 refuses sends while disconnected. */
+  /**
+   * Bytes (UTF-8 for text) that may wait while disconnected; 0 refuses sends while disconnected. With resume,
+   * bytes written but not yet acknowledged by the server count too, connected or not.
+   */
   queueLimitBytes: 1024 * 1024,
   /** How long one connect attempt (TCP, TLS and handshake) may take, in ms, before it counts as failed. */
   connectTimeout: 10000,
@@ -135,10 +142,15 @@ const EVENT_TYPES = ['open', 'message', 'error', 'close', 'reconnecting', 'recon
  *   heartbeat is code 1006, wasClean false, with a reason starting 'heartbeat:'.
  * - 'reconnecting' (CustomEvent) when an attempt is scheduled: detail { attempt, delay, code, reason };
  *   delay is null while the browser is offline (the attempt waits for 'online').
- * - 'reconnected' (CustomEvent) after the 'open' that ends a reconnect series: detail { attempt }.
+ * - 'reconnected' (CustomEvent) after the 'open' that ends a reconnect series: detail { attempt }; with
+ *   the resume option also recovered (always a boolean: true only when the session went on) and, when
+ *   false, reason: the server's ('expired', 'unknown', ...), 'new-session' (the client had no session to
+ *   resume) or 'unsupported' (the server does not speak the protocol). 'open' never carries it.
  * - 'senderror' (CustomEvent) whenever send() refuses a message, and for every queued message that is
- *   discarded because the socket closed for good: detail { reason: 'queue-full' | 'closed', data, size,
- *   queuedBytes, limit }.
+ *   discarded because the socket closed for good: detail { reason: 'queue-full' | 'closed' |
+ *   'not-recovered', data, size, queuedBytes, limit }. With resume, 'not-recovered' for each message of a
+ *   session that was not recovered (unacknowledged or queued), dispatched before that connection's 'open';
+ *   and queuedBytes counts unacknowledged bytes too.
  */
 export class ResilientWebSocket extends EventTarget {
   static CONNECTING = 0;
@@ -538,7 +550,6 @@ export class ResilientWebSocket extends EventTarget {
     this._speaking = true;
     const answer = this._resume.answerHello();
     this._presentedToken = answer.charAt(1) === 'R';
-    this._cancelAckTimer();
     this._ws.send(answer);
     this._startHandshakeTimer(() => {
       this._dropSocket();

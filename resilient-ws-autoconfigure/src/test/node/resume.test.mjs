@@ -512,3 +512,61 @@ describe('resume off', () => {
     assert.equal(socket.resumable, true);
   });
 });
+
+describe('resume: details', () => {
+  test('binary messages follow binaryType (native default, blob, arraybuffer); a Blob send throws', async () => {
+    const socket = connect({ heartbeatInterval: 0 });
+    const received = [];
+    socket.onmessage = (event) => received.push(event.data);
+    await nextEvent(socket, 'open');
+    assert.equal(socket.binaryType, 'nodebuffer', 'the native socket\'s own default (ws in Node)');
+    peer.session.send(new Uint8Array([0, 7]));
+    await waitFor(() => received.length === 1, 'the first message');
+    assert.ok(Buffer.isBuffer(received[0]));
+    assert.deepEqual([...received[0]], [0, 7]);
+    socket.binaryType = 'blob';
+    peer.session.send(new Uint8Array([0, 8]));
+    await waitFor(() => received.length === 2, 'the second message');
+    assert.ok(received[1] instanceof Blob);
+    assert.deepEqual([...new Uint8Array(await received[1].arrayBuffer())], [0, 8]);
+    socket.binaryType = 'arraybuffer';
+    peer.session.send(new Uint8Array([9]));
+    await waitFor(() => received.length === 3, 'the third message');
+    assert.ok(received[2] instanceof ArrayBuffer);
+    assert.throws(() => socket.send(new Blob(['x'])), TypeError);
+  });
+
+  test('H but no S within resumeHelloTimeout: a loss (1006) that reconnects', async () => {
+    const clock = new FakeClock();
+    peer.onConnection = (ws, transport) => {
+      ws.send(`${NUL}H`);
+      ws.on('message', (data) => transport.controls.push(String(data)));
+    };
+    const socket = connect({ ...timersOf(clock), heartbeatInterval: 0 });
+    await waitFor(() => peer.transports[0]?.controls.length === 1, 'N');
+    assert.deepEqual(peer.transports[0].controls, [`${NUL}N`]);
+    assert.equal(socket.readyState, ResilientWebSocket.CONNECTING);
+    const closed = nextEvent(socket, 'close');
+    clock.advance(5000);
+    const close = await closed;
+    assert.deepEqual([close.code, close.willReconnect], [1006, true]);
+    assert.match(close.reason, /^resume: no session message within 5000 ms/);
+  });
+
+  test('close() during the handshake closes for good and ends the session on the server', async () => {
+    peer.onConnection = (ws, transport) => {
+      ws.send(`${NUL}H`);
+      ws.on('message', (data) => transport.controls.push(String(data)));
+      ws.on('close', (code) => { transport.closed = [code]; });
+    };
+    const socket = connect({ heartbeatInterval: 0 });
+    await waitFor(() => peer.transports[0]?.controls.length === 1, 'N');
+    const closed = nextEvent(socket, 'close');
+    socket.close(4000, 'bye');
+    assert.equal(socket.readyState, ResilientWebSocket.CLOSING);
+    const close = await closed;
+    assert.deepEqual([close.code, close.willReconnect], [4000, false]);
+    await waitFor(() => peer.transports[0].closed !== null, 'the server to see the close');
+    assert.deepEqual(peer.transports[0].closed, [4000]);
+  });
+});

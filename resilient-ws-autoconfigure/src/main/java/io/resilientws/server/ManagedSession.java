@@ -249,6 +249,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		return this.resume;
 	}
 
+	/** When a detached session ends unless its client resumes it; empty for a connected session. */
+	public Optional<Instant> detachedUntil() {
+		return (this.resume != null) ? Optional.ofNullable(this.resume.detachedUntil()) : Optional.empty();
+	}
+
 	/** Whether the session lost its connection and waits for its client to resume it. */
 	boolean isDetached() {
 		return this.resume != null && this.resume.isDetached();

@@ -453,6 +453,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		publish(new SessionEvent.Closed(managed.getId(), managed.endpoint(), status.getCode(), cause, now()));
 	}
 
+	/** How many resuming sessions have lost their connection and wait for their client. */
+	public long detachedCount() {
+		return this.resumption.detachedCount();
+	}
+
 	/** The registry's part of session resume. */
 	SessionResumption resumption() {
 		return this.resumption;

@@ -1,6 +1,7 @@
 package io.resilientws.server;
 
 import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -58,6 +59,9 @@ final class SessionResume {
 
 	private @Nullable ScheduledFuture<?> expiry;
 
+	/** When the detached session ends; null while attached. */
+	private @Nullable Instant expiresAt;
+
 	/** Whether a timer for the acknowledgement delay is pending. */
 	private boolean ackTimerPending;
 
@@ -106,9 +110,15 @@ final class SessionResume {
 		return true;
 	}
 
-	/** The timer that ends the detached session when the window has passed. */
-	synchronized void expiresWith(ScheduledFuture<?> timer) {
+	/** The timer that ends the detached session at {@code at}, when the window has passed. */
+	synchronized void expiresWith(ScheduledFuture<?> timer, Instant at) {
 		this.expiry = timer;
+		this.expiresAt = at;
+	}
+
+	/** When the detached session ends unless resumed; null while attached or ended. */
+	synchronized @Nullable Instant detachedUntil() {
+		return (this.state == State.DETACHED) ? this.expiresAt : null;
 	}
 
 	/**

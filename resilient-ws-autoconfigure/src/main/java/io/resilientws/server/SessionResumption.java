@@ -231,10 +231,10 @@ final class SessionResumption {
 
 	/** A session whose connection was lost waits until the window has passed. */
 	void detached(ManagedSession session, SessionResume resume) {
+		java.time.Instant at = this.registry.scheduler().getClock().instant().plus(this.settings.window());
 		ScheduledFuture<?> expiry = this.registry.scheduler().schedule(
-				() -> this.registry.endDetached(session, RefusalReason.EXPIRED, null),
-				this.registry.scheduler().getClock().instant().plus(this.settings.window()));
-		resume.expiresWith(expiry);
+				() -> this.registry.endDetached(session, RefusalReason.EXPIRED, null), at);
+		resume.expiresWith(expiry, at);
 		this.registry.publish(new SessionEvent.Detached(session.getId(), session.endpoint(),
 				this.registry.scheduler().getClock().instant()));
 	}

@@ -1,12 +1,15 @@
 package io.resilientws.server;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.resilientws.actuate.endpoint.ServerSummary;
 import io.resilientws.resume.ResumeFrame;
 import io.resilientws.resume.ResumeFrame.RefusalReason;
 import io.resilientws.send.SendResult;
@@ -217,6 +220,41 @@ class SessionResumeTest {
 		assertThat(this.server.closeStatuses().get(0).getCode()).isEqualTo(1000);
 		assertThat(count(SessionEvent.Detached.class)).isZero();
 		assertThat(client.resume(this.server.url()).reason()).isEqualTo(RefusalReason.UNKNOWN);
+	}
+
+	@Test
+	void resumesAreCountedAndDetachedSessionsShownWithoutTheirTokens() {
+		start("resilient-ws.server.resume.enabled=true");
+		MeterRegistry meters = this.server.applicationContext().getBean(MeterRegistry.class);
+		TcpProxy proxy = proxy();
+		ResumeProtocolClient client = client(proxyUrl(proxy));
+		ManagedSession session = onlySession();
+		session.send("kept for a resume");
+		await().atMost(WAIT).until(() -> client.received.contains("kept for a resume"));
+		proxy.cutAll();
+		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 1);
+		ServerSummary detached = ServerSummary.of(this.registry);
+		assertThat(detached.detached()).singleElement().satisfies((described) -> {
+			assertThat(described.id()).isEqualTo(session.getId());
+			assertThat(described.detachedUntil()).isAfter(Instant.now());
+			assertThat(described.unacknowledgedBytes()).isEqualTo("kept for a resume".length());
+		});
+		assertThat(meters.get("resilientws.server.resume.detached.now").gauge().value()).isEqualTo(1);
+		assertThat(meters.get("resilientws.server.resume.unacknowledged").gauge().value())
+			.isEqualTo("kept for a resume".length());
+		assertThat(client.resume(proxyUrl(proxy)).recovered()).isTrue();
+		ResumeProtocolClient stranger = ResumeProtocolClient.holding("AAAAAAAAAAAAAAAAAAAAAA");
+		this.resources.add(stranger);
+		assertThat(stranger.resume(this.server.url()).reason()).isEqualTo(RefusalReason.UNKNOWN);
+		assertThat(meters.get("resilientws.server.resumes").tag("outcome", "recovered").counter().count()).isEqualTo(1);
+		await().atMost(WAIT).until(() -> meters.find("resilientws.server.resumes").tag("outcome", "unknown").counter() != null);
+		assertThat(ServerSummary.of(this.registry).detached()).isEmpty();
+		String tokens = client.answers.stream().map(ResumeFrame.Session::token).reduce("", String::concat);
+		assertThat(ServerSummary.of(this.registry).toString()).doesNotContain(client.answers.get(0).token());
+		assertThat(meters.getMeters().toString()).doesNotContain(client.answers.get(1).token());
+		assertThat(this.events.toString()).doesNotContain(client.answers.get(0).token())
+			.doesNotContain(client.answers.get(1).token());
+		assertThat(tokens).hasSize(44);
 	}
 
 	// ---- helpers ----

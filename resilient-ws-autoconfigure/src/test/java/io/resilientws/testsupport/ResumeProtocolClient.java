@@ -86,9 +86,10 @@ public final class ResumeProtocolClient implements AutoCloseable {
 	private ResumeFrame.Session connect(String url, boolean resume) {
 		CompletableFuture<ResumeFrame.Session> answered = new CompletableFuture<>();
 		Listener listener = new Listener(resume);
+		// A client resumes once it has given up its connection: nothing more goes out on that one.
+		abandon();
 		synchronized (this) {
 			this.answer = answered;
-			this.established = false;
 		}
 		String separator = url.contains("?") ? "&" : "?";
 		HttpClient.newHttpClient()
@@ -171,6 +172,7 @@ public final class ResumeProtocolClient implements AutoCloseable {
 				}
 				catch (Exception ex) {
 					// The connection broke; what it did not take is written again after a resume.
+					current.abort();
 					return;
 				}
 			}

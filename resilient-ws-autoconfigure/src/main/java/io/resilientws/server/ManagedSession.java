@@ -294,8 +294,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		return true;
 	}
 
+	// 3006: a resuming client gave the connection up for lost (a browser cannot drop it without a close
+	// frame, and may send only 1000 and 3000-4999); see docs/RESUME-PROTOCOL.md §5.
 	private static boolean isLossCode(int code) {
-		return code == 1006 || code == 1001 || code == 1011 || code == 1012 || code == 1013;
+		return code == 1006 || code == 1001 || code == 1011 || code == 1012 || code == 1013
+				|| code == ResumeWire.CONNECTION_GIVEN_UP;
 	}
 
 	/**

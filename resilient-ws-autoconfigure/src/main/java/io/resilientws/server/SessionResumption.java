@@ -86,15 +86,15 @@ final class SessionResumption {
 		ScheduledFuture<?> timeout = this.registry.scheduler().schedule(
 				() -> unanswered(connection), this.registry.scheduler().getClock().instant().plus(ANSWER_TIMEOUT));
 		connection.getAttributes().put(GREETED, new Greeted(endpoint, handler, timeout));
-		this.registry.pool().execute(() -> {
-			try {
-				// Nothing else writes to this connection before the client answers.
-				connection.sendMessage(new TextMessage(ResumeWire.write(new ResumeFrame.Hello())));
-			}
-			catch (IOException | RuntimeException ex) {
-				logger.debug("Greeting connection " + connection.getId() + " failed", ex);
-			}
-		});
+		try {
+			// On the container's thread, before any answer is read: the session's own writes (its answer
+			// S first) must not start while this one is in progress, which Tomcat refuses. Three bytes
+			// on a new connection do not wait for the socket.
+			connection.sendMessage(new TextMessage(ResumeWire.write(new ResumeFrame.Hello())));
+		}
+		catch (IOException | RuntimeException ex) {
+			logger.debug("Greeting connection " + connection.getId() + " failed", ex);
+		}
 	}
 
 	/** Whether this connection was greeted and its answer is still awaited. */

@@ -858,6 +858,11 @@ export class ResilientWebSocket extends EventTarget {
       // The ws package (Node) can drop the TCP connection; a browser can only start a close handshake.
       if (typeof ws.terminate === 'function') {
         ws.terminate();
+      } else if (this._resume) {
+        // A close without a code would tell the server the page ended its session on purpose. This one
+        // says the connection was given up for lost, so the session waits for the resume that follows
+        // (docs/RESUME-PROTOCOL.md §5); browsers may send only 1000 and 3000-4999.
+        ws.close(CONNECTION_GIVEN_UP, 'connection given up');
       } else {
         ws.close();
       }
@@ -888,6 +893,9 @@ export class ResilientWebSocket extends EventTarget {
 
 /** The query parameter that asks the server for resume, with the protocol version as its value. */
 export const RESUME_QUERY_PARAMETER = 'rws-resume';
+
+/** The close code a resuming client sends on a connection it gives up for lost (RESUME-PROTOCOL §5). */
+export const CONNECTION_GIVEN_UP = 3006;
 const RESUME_VERSION = '1';
 
 const NUL = '\u0000';

@@ -212,6 +212,21 @@ class SessionResumeTest {
 	}
 
 	@Test
+	void aConnectionTheClientGivesUpWith3006IsALossButItsCloseWith1000IsAnEnd() {
+		start("resilient-ws.server.resume.enabled=true");
+		ResumeProtocolClient client = client(this.server.url());
+		ManagedSession session = onlySession();
+		client.closeWith(3006);
+		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 1);
+		assertThat(client.resume(this.server.url()).recovered()).isTrue();
+		assertThat(this.registry.sessions()).containsExactly(session);
+		client.closeWith(1000);
+		await().atMost(WAIT).until(() -> this.server.closeStatuses().size() == 1);
+		assertThat(this.server.closeStatuses().get(0).getCode()).isEqualTo(1000);
+		assertThat(count(SessionEvent.Detached.class)).isEqualTo(1);
+	}
+
+	@Test
 	void anIntentionalCloseEndsTheSessionAtOnce() {
 		start("resilient-ws.server.resume.enabled=true");
 		ResumeProtocolClient client = client(this.server.url());

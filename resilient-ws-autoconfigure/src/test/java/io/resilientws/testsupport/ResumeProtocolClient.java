@@ -117,6 +117,19 @@ public final class ResumeProtocolClient implements AutoCloseable {
 		}
 	}
 
+	/** Closes the connection with {@code code}, as a client ending it or giving it up, and forgets it. */
+	public void closeWith(int code) {
+		WebSocket current;
+		synchronized (this) {
+			current = this.connection;
+			this.connection = null;
+			this.established = false;
+		}
+		if (current != null) {
+			current.sendClose(code, "").join();
+		}
+	}
+
 	/** How many of this client's messages the server has acknowledged. */
 	public synchronized long acknowledged() {
 		return this.acknowledged;

@@ -45,6 +45,8 @@ export function startPeerServer({ port = 0, protocols = [], answerPings = true, 
     textPings: 0,
     /** Opened connections, in order. */
     connections: [],
+    /** The request URL (path and query) of each connection, in order. */
+    urls: [],
     /** Whether text heartbeats are answered; may be switched off while running (ping frames: see autoPong). */
     answerPings,
     /** Drops every connection without a close frame. */
@@ -61,9 +63,10 @@ export function startPeerServer({ port = 0, protocols = [], answerPings = true, 
     },
   };
   let count = 0;
-  wss.on('connection', (ws) => {
+  wss.on('connection', (ws, request) => {
     const id = ++count;
     peer.connections.push(ws);
+    peer.urls.push(request.url);
     log(`open ${id} protocol=${ws.protocol}`);
     ws.on('ping', () => log(`ping ${id}`));
     ws.on('message', (data, isBinary) => {

@@ -14,6 +14,9 @@ const socket = new ResilientWebSocket(url.href, [], {
   heartbeatTimeout: number('timeout', 5000),
   initialDelay: number('initialDelay', 500),
   maxDelay: 10000,
+  // One chat session across reconnects: what was said while this page was offline arrives after it is
+  // back, once each, in order (the server has resilient-ws.server.resume.enabled=true). ?resume=0 turns it off.
+  resume: number('resume', 1) === 1,
 });
 
 const status = document.getElementById('status');
@@ -62,6 +65,16 @@ socket.addEventListener('reconnecting', (event) => {
   showStatus('reconnecting', '');
   tick();
   countdown = setInterval(tick, 250);
+});
+
+socket.addEventListener('reconnected', (event) => {
+  if (event.detail.recovered === false) {
+    // A new session: what was said while this page was away is not coming.
+    const item = document.createElement('li');
+    item.className = 'pending';
+    item.textContent = `reconnected as a new session (${event.detail.reason}): messages from while you were away may be missing`;
+    messages.append(item);
+  }
 });
 
 socket.addEventListener('close', (event) => {

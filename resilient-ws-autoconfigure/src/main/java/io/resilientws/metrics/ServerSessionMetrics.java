@@ -65,6 +65,14 @@ public final class ServerSessionMetrics implements MeterBinder, Consumer<Session
 			.baseUnit(BaseUnits.BYTES)
 			.description("Bytes accepted for all sessions and not yet written")
 			.register(registry);
+		Gauge.builder(PREFIX + "resume.unacknowledged", this.sessions, ServerSessionMetrics::totalUnacknowledged)
+			.baseUnit(BaseUnits.BYTES)
+			.description("Bytes written to resuming sessions' clients and not yet acknowledged (kept for a resume)")
+			.register(registry);
+		Gauge.builder(PREFIX + "resume.detached.now", this.sessions, ServerSessionRegistry::detachedCount)
+			.baseUnit("sessions")
+			.description("Resuming sessions waiting for their client to come back")
+			.register(registry);
 		this.sessionBuffered = DistributionSummary.builder(PREFIX + "session.buffered")
 			.baseUnit(BaseUnits.BYTES)
 			.description("Bytes buffered per session, sampled periodically: how close sessions come to send.buffer-limit")
@@ -99,6 +107,26 @@ public final class ServerSessionMetrics implements MeterBinder, Consumer<Session
 			if (closed.cause() == CloseCause.HEARTBEAT_TIMEOUT) {
 				heartbeatTimeouts(registry, closed.endpoint()).increment();
 			}
+		}
+		else if (event instanceof SessionEvent.Resumed resumed) {
+			resumes(registry, resumed.endpoint(), "recovered").increment();
+			Counter.builder(PREFIX + "resume.replayed")
+				.tags(endpoint(resumed.endpoint()))
+				.baseUnit(BaseUnits.MESSAGES)
+				.description("Messages written again to a client that resumed its session without them")
+				.register(registry)
+				.increment(resumed.replayed());
+		}
+		else if (event instanceof SessionEvent.ResumeRefused refused) {
+			resumes(registry, refused.endpoint(), refused.reason().name().toLowerCase(java.util.Locale.ROOT)).increment();
+		}
+		else if (event instanceof SessionEvent.Detached detached) {
+			Counter.builder(PREFIX + "resume.detached")
+				.tags(endpoint(detached.endpoint()))
+				.baseUnit("sessions")
+				.description("Resuming sessions that lost their connection and waited for their client")
+				.register(registry)
+				.increment();
 		}
 		else if (event instanceof SessionEvent.Overflow overflow) {
 			Counter.builder(PREFIX + "send.overflows")
@@ -146,7 +174,17 @@ public final class ServerSessionMetrics implements MeterBinder, Consumer<Session
 		heartbeatTimeouts(registry, statistics.endpoint());
 	}
 
-	private static Counter heartbeatTimeouts(MeterRegistry registry, String endpoint) {
+	/** Resume attempts by outcome: recovered, or the reason it was refused (a bounded set). */
+	private static Counter resumes(MeterRegistry registry, String endpoint, String outcome) {
+		return Counter.builder(PREFIX + "resumes")
+			.tags(endpoint(endpoint))
+			.tag("outcome", outcome)
+			.baseUnit("resumes")
+			.description("Clients that asked to resume a session, by outcome (recovered, expired, overflow, unknown, endpoint, principal, reused)")
+			.register(registry);
+	}
+
+		private static Counter heartbeatTimeouts(MeterRegistry registry, String endpoint) {
 		return Counter.builder(PREFIX + "heartbeat.timeouts")
 			.tags(endpoint(endpoint))
 			.baseUnit("sessions")
@@ -177,6 +215,14 @@ public final class ServerSessionMetrics implements MeterBinder, Consumer<Session
 
 	private static Tags endpoint(String path) {
 		return Tags.of(ENDPOINT_TAG, path);
+	}
+
+	private static double totalUnacknowledged(ServerSessionRegistry sessions) {
+		long total = 0;
+		for (ManagedSession session : sessions.sessions()) {
+			total += session.unacknowledgedBytes();
+		}
+		return total;
 	}
 
 	private static double totalBuffered(ServerSessionRegistry sessions) {

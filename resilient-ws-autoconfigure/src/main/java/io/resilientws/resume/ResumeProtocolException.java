@@ -6,7 +6,7 @@ package io.resilientws.resume;
  */
 public final class ResumeProtocolException extends RuntimeException {
 
-	ResumeProtocolException(String message) {
+	public ResumeProtocolException(String message) {
 		super(message);
 	}
 

@@ -29,6 +29,13 @@ public final class ResumeWire {
 	/** The largest offset: the largest integer a JavaScript number holds exactly. */
 	public static final long MAX_OFFSET = (1L << 53) - 1;
 
+	/**
+	 * The close code a resuming client sends on a connection it gives up for lost (a heartbeat death seen
+	 * from its side): the session waits for its resume instead of ending. Browsers can close only with
+	 * 1000 or 3000-4999, and cannot drop a connection without a close frame.
+	 */
+	public static final int CONNECTION_GIVEN_UP = 3006;
+
 	/** Longer than any valid control message: one that is longer is refused before it is parsed. */
 	static final int MAX_CONTROL_LENGTH = 160;
 

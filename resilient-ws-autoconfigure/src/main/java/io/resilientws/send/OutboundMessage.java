@@ -3,6 +3,7 @@ package io.resilientws.send;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 
+import io.resilientws.resume.ResumeWire;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -109,6 +110,22 @@ public final class OutboundMessage {
 	/** Whether a sender watches this message's delivery (false for an unobserved message). */
 	public boolean isObserved() {
 		return this.observed;
+	}
+
+	/**
+	 * The wire form of this data message in resume mode: itself, or an unobserved copy with a NUL in
+	 * front when it starts with NUL (docs/RESUME-PROTOCOL.md §2).
+	 */
+	OutboundMessage escapedForResume() {
+		if (this.text != null) {
+			String escaped = ResumeWire.escape(this.text);
+			return (escaped == this.text) ? this : new OutboundMessage(escaped, null, this.size, false);
+		}
+		ByteBuffer bytes = binary();
+		if (!bytes.hasRemaining() || bytes.get(bytes.position()) != 0) {
+			return this;
+		}
+		return new OutboundMessage(null, ResumeWire.escape(bytes), this.size, false);
 	}
 
 	/** Whether this is a control message of the resume protocol ({@link #control(String)}). */

@@ -378,6 +378,18 @@ public final class OutboundQueue {
 		drain();
 	}
 
+	/** Resume mode: the offset of the last data message written (0 before the first). */
+	public long lastWritten() {
+		SendReplay replay = requireReplay();
+		this.lock.lock();
+		try {
+			return replay.lastWritten();
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
 	/** Resume mode: bytes written and not yet acknowledged by the peer. */
 	public long unacknowledgedBytes() {
 		SendReplay replay = requireReplay();
@@ -753,7 +765,8 @@ public final class OutboundQueue {
 	private void write(MessageWriter target, OutboundMessage message) {
 		CompletableFuture<?> written;
 		try {
-			written = target.write(message);
+			// In resume mode a data message that starts with NUL is escaped on the wire (RESUME-PROTOCOL §2).
+			written = target.write((this.replay != null && !message.isControl()) ? message.escapedForResume() : message);
 		}
 		catch (RuntimeException ex) {
 			written = CompletableFuture.failedFuture(ex);

@@ -75,6 +75,10 @@ final class SendReplay {
 		return this.buffer.discard();
 	}
 
+	long lastWritten() {
+		return this.buffer.lastWritten();
+	}
+
 	long unacknowledgedBytes() {
 		return this.buffer.unacknowledgedBytes();
 	}

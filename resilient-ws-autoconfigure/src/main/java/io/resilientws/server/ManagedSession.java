@@ -11,6 +11,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.resilientws.heartbeat.Heartbeat;
+import io.resilientws.resume.ResumeFrame;
+import io.resilientws.resume.ResumeProtocolException;
+import io.resilientws.resume.ResumeWire;
+import io.resilientws.send.MessageWriter;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.RateLimiter;
@@ -91,7 +95,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			if (!ManagedSession.this.readingSuspended.compareAndSet(false, true)) {
 				return false;
 			}
-			if (!NativeSessions.suspend(getDelegate())) {
+			if (!NativeSessions.suspend(transport())) {
 				ManagedSession.this.readingSuspended.set(false);
 				return false;
 			}
@@ -102,7 +106,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		public void resume() {
 			if (ManagedSession.this.readingSuspended.compareAndSet(true, false)) {
 				try {
-					NativeSessions.resume(getDelegate());
+					NativeSessions.resume(transport());
 				}
 				catch (RuntimeException ex) {
 					logger.debug("Resuming the reading of session " + getId() + " failed", ex);
@@ -131,12 +135,25 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	private final EndpointStatistics statistics;
 
+	/** What a resuming session keeps across its connections; null for a session that does not resume. */
+	private final @Nullable SessionResume resume;
+
 	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry,
 			EndpointStatistics statistics) {
-		super(delegate);
+		this(delegate, endpoint, registry, statistics, null);
+	}
+
+	/**
+	 * @param resume the resume state of a session whose client asked for it; its connection can then be
+	 * replaced ({@link TransportSwitch})
+	 */
+	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry,
+			EndpointStatistics statistics, @Nullable SessionResume resume) {
+		super((resume != null) ? new TransportSwitch(delegate) : delegate);
 		this.endpoint = endpoint;
 		this.registry = registry;
 		this.statistics = statistics;
+		this.resume = resume;
 		ServerSettings settings = registry.settings();
 		this.openedAt = registry.scheduler().getClock().instant();
 		this.outbound = new OutboundQueue(settings.send(), registry.scheduler(), new SerialExecutor(registry.pool()),
@@ -157,6 +174,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 					}
 
 					@Override
+					public void replayOverflow() {
+						replayOverflowed();
+					}
+
+					@Override
 					public void writeFailed(Throwable failure) {
 						// Nothing more can be written: end the session now, heartbeat or not. A session the
 						// server is already ending (whose close failed the pending write) is left to that.
@@ -165,7 +187,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 							terminate(CloseCause.ERROR, new CloseStatus(1011, "write failed"));
 						}
 					}
-				});
+				}, (resume != null) ? settings.resume().bufferLimit() : 0);
 		this.heartbeat = new Heartbeat(settings.heartbeat(), registry.heartbeats(), new Heartbeat.Peer() {
 			@Override
 			public void sendPing() {
@@ -188,16 +210,149 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	void opened() {
-		getDelegate().getAttributes().put(ATTRIBUTE, this);
+		opened(null);
+	}
+
+	/** @param resumeAnswer the {@code S} answer to write before anything else, for a resuming session */
+	void opened(@Nullable String resumeAnswer) {
+		WebSocketSession connection = transport();
+		prepare(connection);
+		if (resumeAnswer != null) {
+			this.outbound.offerControl(OutboundMessage.control(resumeAnswer));
+		}
+		this.outbound.attach(writerFor(connection));
+		this.heartbeat.start();
+	}
+
+	/** Makes a connection this session's: found from its frames, with the session's limits. */
+	private void prepare(WebSocketSession connection) {
+		connection.getAttributes().put(ATTRIBUTE, this);
 		ServerSettings settings = this.registry.settings();
 		if (settings.maxMessageSize() > 0) {
 			int limit = (int) Math.min(Integer.MAX_VALUE, settings.maxMessageSize());
-			getDelegate().setTextMessageSizeLimit(limit);
-			getDelegate().setBinaryMessageSizeLimit(limit);
+			connection.setTextMessageSizeLimit(limit);
+			connection.setBinaryMessageSizeLimit(limit);
 		}
-		NativeSessions.limitBlockingSends(getDelegate(), settings.heartbeat().timeout());
-		this.outbound.attach(NativeSessions.writer(getDelegate(), this.registry.pool()));
+		NativeSessions.limitBlockingSends(connection, settings.heartbeat().timeout());
+	}
+
+	private MessageWriter writerFor(WebSocketSession connection) {
+		return NativeSessions.writer(connection, this.registry.pool());
+	}
+
+	/** The connection that carries the session now (for a resuming session, the latest). */
+	WebSocketSession transport() {
+		return (getDelegate() instanceof TransportSwitch transports) ? transports.current() : getDelegate();
+	}
+
+	@Nullable SessionResume resume() {
+		return this.resume;
+	}
+
+	/** When a detached session ends unless its client resumes it; empty for a connected session. */
+	public Optional<Instant> detachedUntil() {
+		return (this.resume != null) ? Optional.ofNullable(this.resume.detachedUntil()) : Optional.empty();
+	}
+
+	/** Whether the session lost its connection and waits for its client to resume it. */
+	boolean isDetached() {
+		return this.resume != null && this.resume.isDetached();
+	}
+
+	/** A resuming session is open until it ends, also while it waits for its client to come back. */
+	@Override
+	public boolean isOpen() {
+		return (this.resume != null) ? !this.closed && this.resume.state() != SessionResume.State.ENDED
+				: super.isOpen();
+	}
+
+	/** Bytes written to a resuming session's client and not yet acknowledged by it; 0 for other sessions. */
+	public long unacknowledgedBytes() {
+		return (this.resume != null) ? this.outbound.unacknowledgedBytes() : 0;
+	}
+
+	/**
+	 * The connection was lost: a resuming session whose loss was not intended by either side (1006, a
+	 * heartbeat death, a failed write, a 1001/1011/1012/1013 from the client) waits for its client
+	 * instead of ending. Not while the registry drains: this instance will not be there to resume on.
+	 * @return whether the session is now detached (its handler is told nothing)
+	 */
+	boolean detachOnLoss(CloseStatus status) {
+		if (this.resume == null || this.registry.isDraining()) {
+			return false;
+		}
+		Ending ended = this.ending.get();
+		boolean lost = (ended == null) ? isLossCode(status.getCode())
+				: ended.application() == null && (ended.server() == CloseCause.HEARTBEAT_TIMEOUT
+						|| ended.server() == CloseCause.ERROR);
+		if (!lost || !this.resume.detach(status)) {
+			return false;
+		}
+		this.ending.set(null);
+		this.heartbeat.stop();
+		this.outbound.detach(null);
+		return true;
+	}
+
+	// 3006: a resuming client gave the connection up for lost (a browser cannot drop it without a close
+	// frame, and may send only 1000 and 3000-4999); see docs/RESUME-PROTOCOL.md §5.
+	private static boolean isLossCode(int code) {
+		return code == 1006 || code == 1001 || code == 1011 || code == 1012 || code == 1013
+				|| code == ResumeWire.CONNECTION_GIVEN_UP;
+	}
+
+	/**
+	 * Goes on over {@code connection}, whose client has received {@code clientReceived} of this session's
+	 * messages: those complete, every later one is written again after the answer {@code S}. A connection
+	 * still attached (the client saw the link die before the server did) is replaced and ended.
+	 * @return the new token and how many messages are written again, or null when the session can no
+	 * longer resume (it ended or overflowed)
+	 * @throws io.resilientws.resume.ResumeProtocolException when the client claims messages never sent
+	 */
+	@Nullable Resumed resumeOn(WebSocketSession connection, long clientReceived) {
+		SessionResume resume = this.resume;
+		if (resume == null) {
+			return null;
+		}
+		long written = this.outbound.lastWritten();
+		if (clientReceived > written) {
+			throw new ResumeProtocolException(
+					"the client claims " + clientReceived + " messages of " + written + " written");
+		}
+		WebSocketSession previous = transport();
+		boolean wasAttached = resume.state() == SessionResume.State.ATTACHED;
+		String answer = resume.resume();
+		if (answer == null) {
+			return null;
+		}
+		if (wasAttached) {
+			this.heartbeat.stop();
+			this.outbound.detach(null);
+		}
+		((TransportSwitch) getDelegate()).switchTo(connection);
+		this.ending.set(null);
+		this.readingSuspended.set(false);
+		if (wasAttached) {
+			// Its close, when it comes, finds it is no longer the session's connection and is ignored.
+			this.registry.pool().execute(() -> {
+				try {
+					NativeSessions.terminate(previous, new CloseStatus(1001, "resumed on another connection"));
+				}
+				catch (IOException | RuntimeException ex) {
+					logger.debug("Ending the replaced connection of session " + getId() + " failed", ex);
+				}
+			});
+		}
+		prepare(connection);
+		long replayed = written - clientReceived;
+		this.outbound.offerControl(OutboundMessage.control(answer));
+		this.outbound.resume(writerFor(connection), clientReceived);
 		this.heartbeat.start();
+		return new Resumed(resume.token(), replayed);
+	}
+
+	/** @param token the session's new token, to be found by; @param replayed messages written again */
+	record Resumed(String token, long replayed) {
 	}
 
 	/** The path of the endpoint this session connected to, as registered. */
@@ -294,7 +449,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		while (pending != null) {
 			try {
 				// Blocking, bounded by the blocking send timeout set in opened().
-				getDelegate().sendMessage(pending.frame());
+				transport().sendMessage(pending.frame());
 			}
 			catch (IOException | RuntimeException ex) {
 				logger.debug("Control frame to session " + getId() + " failed", ex);
@@ -316,6 +471,18 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		closeAfterFlush(status, null, this.registry.settings().sendTimeLimit());
 	}
 
+	/**
+	 * A resuming session whose write or replay limit was passed: it can no longer resume, and a
+	 * detached one ends now.
+	 */
+	private void replayOverflowed() {
+		if (this.resume == null) {
+			return;
+		}
+		this.resume.overflowed();
+		overflowed();
+	}
+
 	@Override
 	public void close() {
 		close(CloseStatus.NORMAL);
@@ -326,6 +493,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return completes when the close frame has been handed to the container
 	 */
 	CompletableFuture<Void> closeAfterFlush(CloseStatus status, @Nullable CloseCause cause, Duration timeout) {
+		if (isDetached()) {
+			// No connection to flush to or close: the session ends here, and its handler hears this close.
+			this.registry.endDetached(this, ResumeFrame.RefusalReason.UNKNOWN, status);
+			return CompletableFuture.completedFuture(null);
+		}
 		if (cause != null) {
 			serverEnds(cause);
 		}
@@ -341,7 +513,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		flushed.whenComplete((ignored, failure) -> timeoutTimer.cancel(false));
 		return flushed.thenRunAsync(() -> {
 			try {
-				getDelegate().close(status);
+				transport().close(status);
 			}
 			catch (IOException | RuntimeException ex) {
 				logger.debug("Closing session " + getId() + " failed", ex);
@@ -355,7 +527,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		this.heartbeat.stop();
 		this.registry.pool().execute(() -> {
 			try {
-				NativeSessions.terminate(getDelegate(), wireStatus);
+				NativeSessions.terminate(transport(), wireStatus);
 			}
 			catch (IOException | RuntimeException ex) {
 				logger.debug("Terminating session " + getId() + " failed", ex);
@@ -368,7 +540,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		serverEnds(cause);
 		this.registry.pool().execute(() -> {
 			try {
-				getDelegate().close(status);
+				transport().close(status);
 			}
 			catch (IOException | RuntimeException ex) {
 				logger.debug("Closing session " + getId() + " failed", ex);
@@ -378,8 +550,18 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/**
 	 * Looks at an inbound message before the application does.
-	 * @return whether the message goes on to the application's handler
+	 * @param connection the connection it came over
+	 * @return what goes on to the application's handler (a resuming session's data unescaped), or null
 	 */
+	@Nullable WebSocketMessage<?> inbound(WebSocketSession connection, WebSocketMessage<?> message) {
+		if (this.resume != null && connection != transport()) {
+			// A connection the session was resumed away from: its client has moved on.
+			return null;
+		}
+		return inbound(message) ? resumeInbound(message) : null;
+	}
+
+	/** Looks at an inbound message before the application does; whether it goes on to the handler. */
 	boolean inbound(WebSocketMessage<?> message) {
 		if (this.closed || serverEnded()) {
 			// Closed, or being closed for a reason: what the client sent after that is not the
@@ -413,6 +595,63 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return false;
 		}
 		return true;
+	}
+
+	// The resume protocol's part of an inbound message: acknowledgements are taken, data counted and
+	// acknowledged in time, escapes undone. A message that breaks the protocol closes with 1002.
+	private @Nullable WebSocketMessage<?> resumeInbound(WebSocketMessage<?> message) {
+		SessionResume resume = this.resume;
+		if (resume == null || message instanceof PongMessage) {
+			return message;
+		}
+		try {
+			WebSocketMessage<?> data;
+			if (message instanceof TextMessage text) {
+				ResumeWire.Inbound inbound = ResumeWire.read(text.getPayload());
+				if (inbound instanceof ResumeWire.Inbound.Control control) {
+					if (!(control.frame() instanceof ResumeFrame.Ack ack)) {
+						throw new ResumeProtocolException("an unexpected control message");
+					}
+					this.outbound.acknowledge(ack.received());
+					return null;
+				}
+				String payload = ((ResumeWire.Inbound.Data) inbound).text();
+				data = (payload.length() == text.getPayloadLength()) ? text : new TextMessage(payload);
+			}
+			else if (message instanceof BinaryMessage binary) {
+				ByteBuffer payload = ResumeWire.read(binary.getPayload());
+				data = (payload.remaining() == binary.getPayloadLength()) ? binary : new BinaryMessage(payload);
+			}
+			else {
+				return message;
+			}
+			acknowledgeLater(resume.dataReceived(data.getPayloadLength()));
+			return data;
+		}
+		catch (ResumeProtocolException ex) {
+			logger.debug("Session " + getId() + " broke the resume protocol: " + ex.getMessage());
+			closeForViolation(CloseCause.ERROR, CloseStatus.PROTOCOL_ERROR);
+			return null;
+		}
+	}
+
+	private void acknowledgeLater(SessionResume.AckDecision decision) {
+		if (decision.ack() != null) {
+			this.outbound.offerControl(OutboundMessage.control(decision.ack()));
+		}
+		if (decision.timerNanos() >= 0) {
+			scheduleAck(decision.timerNanos());
+		}
+	}
+
+	private void scheduleAck(long delayNanos) {
+		this.registry.scheduler().schedule(() -> {
+			SessionResume resume = this.resume;
+			if (resume == null || this.closed) {
+				return;
+			}
+			acknowledgeLater(resume.ackTimerFired());
+		}, this.registry.scheduler().getClock().instant().plusNanos(delayNanos));
 	}
 
 	private boolean withinInboundRate() {
@@ -503,6 +742,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	private void overflowed() {
+		if (isDetached()) {
+			this.registry.endDetached(this, ResumeFrame.RefusalReason.OVERFLOW, null);
+			return;
+		}
 		if (serverEnded()) {
 			return;
 		}
@@ -534,7 +777,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return;
 		}
 		try {
-			getDelegate().sendMessage(new PingMessage());
+			transport().sendMessage(new PingMessage());
 		}
 		catch (IOException | RuntimeException ex) {
 			logger.debug("Ping to session " + getId() + " failed", ex);

@@ -24,6 +24,7 @@ import java.util.function.Predicate;
 
 import io.resilientws.IoPool;
 import io.resilientws.heartbeat.HeartbeatSweep;
+import io.resilientws.resume.ResumeFrame;
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.SendFailure;
 import io.resilientws.send.SendResult;
@@ -90,6 +91,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final Fanout fanout;
 
+	private final SessionResumption resumption;
+
 	/**
 	 * @param refusingTraffic called when the drain starts (the auto-configuration publishes readiness
 	 * REFUSING_TRAFFIC)
@@ -120,6 +123,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		this.pings = new PingSender(this.pool, scheduler);
 		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_TICK, this.pings::flush);
 		this.backPressure = new InboundBackPressure(settings.send().bufferLimit(), scheduler);
+		this.resumption = new SessionResumption(this, settings.resume());
 	}
 
 	/** Receives every session event (metrics, health, the endpoint). */
@@ -366,30 +370,97 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	// ---- session lifecycle (called by SessionTrackingHandler) ----
 
 	ManagedSession opened(WebSocketSession session, String endpoint) {
+		return opened(session, endpoint, null, null);
+	}
+
+	/**
+	 * @param resume the resume state of a session whose client asked for it, or null
+	 * @param resumeAnswer the {@code S} answer written before anything else, for a resuming session
+	 */
+	ManagedSession opened(WebSocketSession session, String endpoint, @Nullable SessionResume resume,
+			@Nullable String resumeAnswer) {
 		EndpointStatistics counts = this.statistics.computeIfAbsent(endpoint, EndpointStatistics::new);
-		ManagedSession managed = new ManagedSession(session, endpoint, this, counts);
+		ManagedSession managed = new ManagedSession(session, endpoint, this, counts, resume);
 		this.sessions.put(session.getId(), managed);
 		counts.open.incrementAndGet();
 		counts.opened.increment();
-		managed.opened();
+		managed.opened(resumeAnswer);
 		this.fanout.opened(managed);
 		publish(new SessionEvent.Opened(session.getId(), endpoint, now()));
 		return managed;
 	}
 
-	@Nullable ManagedSession closed(WebSocketSession session, CloseStatus status) {
-		ManagedSession managed = this.sessions.remove(session.getId());
-		SessionAdmissionInterceptor.Place place = SessionAdmissionInterceptor.claim(session.getAttributes());
+	/**
+	 * A connection closed.
+	 * @return the session to tell the application's handler about: the managed one, the connection
+	 * itself for an untracked one, or null when there is nothing to tell (a resuming session that now
+	 * waits for its client, a connection it was resumed away from, one that never answered the greeting)
+	 */
+	@Nullable WebSocketSession closed(WebSocketSession connection, CloseStatus status) {
+		SessionAdmissionInterceptor.Place place = SessionAdmissionInterceptor.claim(connection.getAttributes());
 		if (place != null) {
 			release(place.principal());
 		}
-		if (managed != null) {
-			this.statistics.get(managed.endpoint()).open.decrementAndGet();
-			this.fanout.closed(managed);
-			CloseCause cause = managed.closed(status);
-			publish(new SessionEvent.Closed(session.getId(), managed.endpoint(), status.getCode(), cause, now()));
+		if (SessionResumption.neverAnswered(connection)) {
+			return null;
 		}
+		ManagedSession managed = ManagedSession.of(connection);
+		if (managed != null && managed.transport() != connection) {
+			return null;
+		}
+		if (managed != null && managed.detachOnLoss(status)) {
+			this.resumption.detached(managed, managed.resume());
+			return null;
+		}
+		if (managed == null || !this.sessions.remove(managed.getId(), managed)) {
+			return connection;
+		}
+		ended(managed, status, ResumeFrame.RefusalReason.UNKNOWN);
 		return managed;
+	}
+
+	/**
+	 * A detached session ends without its client: the window passed, its buffer overflowed, or the
+	 * application closed it. Its handler hears the close now ({@code status}, or the one that detached it).
+	 */
+	void endDetached(ManagedSession session, ResumeFrame.RefusalReason why, @Nullable CloseStatus status) {
+		SessionResume resume = session.resume();
+		CloseStatus lostWith = (resume != null) ? resume.end() : null;
+		if (lostWith == null || !this.sessions.remove(session.getId(), session)) {
+			return;
+		}
+		CloseStatus told = (status != null) ? status : lostWith;
+		ended(session, told, why);
+		this.pool.execute(() -> {
+			try {
+				resume.handler().afterConnectionClosed(session, told);
+			}
+			catch (Exception ex) {
+				logger.warn("The handler of session " + session.getId() + " failed on its close", ex);
+			}
+		});
+	}
+
+	private void ended(ManagedSession managed, CloseStatus status, ResumeFrame.RefusalReason why) {
+		this.statistics.get(managed.endpoint()).open.decrementAndGet();
+		this.fanout.closed(managed);
+		CloseCause cause = managed.closed(status);
+		SessionResume resume = managed.resume();
+		if (resume != null) {
+			resume.end();
+			this.resumption.ended(managed, resume, why);
+		}
+		publish(new SessionEvent.Closed(managed.getId(), managed.endpoint(), status.getCode(), cause, now()));
+	}
+
+	/** How many resuming sessions have lost their connection and wait for their client. */
+	public long detachedCount() {
+		return this.resumption.detachedCount();
+	}
+
+	/** The registry's part of session resume. */
+	SessionResumption resumption() {
+		return this.resumption;
 	}
 
 	// ---- shared resources ----

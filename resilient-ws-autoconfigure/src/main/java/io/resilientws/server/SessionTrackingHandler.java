@@ -26,6 +26,11 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 
 	@Override
 	public void afterConnectionEstablished(WebSocketSession session) throws Exception {
+		if (this.registry.resumption().requested(session)) {
+			// The handler hears of the session once the client has said whether it resumes one.
+			this.registry.resumption().greet(session, this.endpoint, getDelegate());
+			return;
+		}
 		super.afterConnectionEstablished(this.registry.opened(session, this.endpoint));
 	}
 
@@ -35,10 +40,17 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 		// frames until the client's close frame arrives, after the session has been unregistered.
 		ManagedSession managed = ManagedSession.of(session);
 		if (managed == null) {
-			super.handleMessage(session, message);
+			if (SessionResumption.awaitsAnswer(session)) {
+				this.registry.resumption().answered(session, message);
+			}
+			else {
+				super.handleMessage(session, message);
+			}
+			return;
 		}
-		else if (managed.inbound(message)) {
-			managed.handleInbound(() -> super.handleMessage(managed, message));
+		WebSocketMessage<?> forHandler = managed.inbound(session, message);
+		if (forHandler != null) {
+			managed.handleInbound(() -> super.handleMessage(managed, forHandler));
 		}
 	}
 
@@ -50,8 +62,10 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 
 	@Override
 	public void afterConnectionClosed(WebSocketSession session, CloseStatus closeStatus) throws Exception {
-		ManagedSession managed = this.registry.closed(session, closeStatus);
-		super.afterConnectionClosed((managed != null) ? managed : session, closeStatus);
+		WebSocketSession ended = this.registry.closed(session, closeStatus);
+		if (ended != null) {
+			super.afterConnectionClosed(ended, closeStatus);
+		}
 	}
 
 }

@@ -15,6 +15,10 @@
  * an abnormal close only, and a queue bounded in bytes for messages sent while disconnected. The close
  * codes that reconnect are the same table as the Java client's (README, "Which closes reconnect").
  *
+ * With { resume: true } it also speaks the resume protocol of docs/RESUME-PROTOCOL.md when the server does:
+ * after a loss, the next connection continues the session, and every message arrives once, in order, in
+ * both directions, or the page is told that the session was not recovered (ResumeSession, at the end).
+ *
  * No dependencies; the WebSocket constructor, the timers, the clock and the source of randomness can be
  * injected through the options, so it runs (and is tested) in Node.js as well.
  */
@@ -34,7 +38,15 @@ export const PONG_TEXT = '__rws_pong__';
 export const DEFAULT_RECONNECT_CODES = Object.freeze([1001, 1006, 1011, 1012, 1013, 1014]);
 
 const ABNORMAL_CLOSURE = 1006;
+const PROTOCOL_ERROR = 1002;
 const TRY_AGAIN_LATER = 1013;
+
+/**
+ * The closes after which a resume session is kept for the next connection (RESUME-PROTOCOL.md §5): a loss,
+ * not a decision. Any other close ends the session, even if the client reconnects after it (1014, or a code
+ * of reconnectOnCodes).
+ */
+const SESSION_KEEPING_CODES = new Set([1001, 1006, 1011, 1012, 1013]);
 
 /** Every option and its default. */
 export const DEFAULT_OPTIONS = Object.freeze({
@@ -68,7 +80,10 @@ export const DEFAULT_OPTIONS = Object.freeze({
   reconnectOnCodes: [],
   /** Close codes that never reconnect; wins over everything else. */
   neverReconnectOnCodes: [],
-  /** Bytes (UTF-8 for text) that may wait while disconnected; 0 refuses sends while disconnected. */
+  /**
+   * Bytes (UTF-8 for text) that may wait while disconnected; 0 refuses sends while disconnected. With resume,
+   * bytes written but not yet acknowledged by the server count too, connected or not.
+   */
   queueLimitBytes: 1024 * 1024,
   /** How long one connect attempt (TCP, TLS and handshake) may take, in ms, before it counts as failed. */
   connectTimeout: 10000,
@@ -84,6 +99,14 @@ export const DEFAULT_OPTIONS = Object.freeze({
   random: undefined,
   /** Where 'online' and 'offline' events come from; window in a browser, none elsewhere. */
   network: undefined,
+  /**
+   * Session resume (docs/RESUME-PROTOCOL.md): after a loss, the next connection continues the same session
+   * and neither side loses or repeats a message. Off by default; the server must support it on the endpoint,
+   * otherwise the connection stays a plain WebSocket.
+   */
+  resume: false,
+  /** With resume: how long to wait, in ms, for each of the server's handshake messages (H, then S). */
+  resumeHelloTimeout: 5000,
 });
 
 // Internal states. readyState reads 'waiting' (lost, next attempt pending) as CONNECTING, as in
@@ -93,9 +116,13 @@ const OPEN_STATE = 'open';
 const CLOSING_STATE = 'closing';
 const CLOSED_STATE = 'closed';
 const WAITING_STATE = 'waiting';
+// With resume: the native socket is open, and the resume handshake (H, N or R, S) is under way. The page
+// sees CONNECTING, and no 'open' until the client knows whether the connection speaks the protocol.
+const HANDSHAKE_STATE = 'handshake';
 
 const READY_STATES = {
   [CONNECTING_STATE]: 0,
+  [HANDSHAKE_STATE]: 0,
   [WAITING_STATE]: 0,
   [OPEN_STATE]: 1,
   [CLOSING_STATE]: 2,
@@ -115,10 +142,15 @@ const EVENT_TYPES = ['open', 'message', 'error', 'close', 'reconnecting', 'recon
  *   heartbeat is code 1006, wasClean false, with a reason starting 'heartbeat:'.
  * - 'reconnecting' (CustomEvent) when an attempt is scheduled: detail { attempt, delay, code, reason };
  *   delay is null while the browser is offline (the attempt waits for 'online').
- * - 'reconnected' (CustomEvent) after the 'open' that ends a reconnect series: detail { attempt }.
+ * - 'reconnected' (CustomEvent) after the 'open' that ends a reconnect series: detail { attempt }; with
+ *   the resume option also recovered (always a boolean: true only when the session went on) and, when
+ *   false, reason: the server's ('expired', 'unknown', ...), 'new-session' (the client had no session to
+ *   resume) or 'unsupported' (the server does not speak the protocol). 'open' never carries it.
  * - 'senderror' (CustomEvent) whenever send() refuses a message, and for every queued message that is
- *   discarded because the socket closed for good: detail { reason: 'queue-full' | 'closed', data, size,
- *   queuedBytes, limit }.
+ *   discarded because the socket closed for good: detail { reason: 'queue-full' | 'closed' |
+ *   'not-recovered', data, size, queuedBytes, limit }. With resume, 'not-recovered' for each message of a
+ *   session that was not recovered (unacknowledged or queued), dispatched before that connection's 'open';
+ *   and queuedBytes counts unacknowledged bytes too.
  */
 export class ResilientWebSocket extends EventTarget {
   static CONNECTING = 0;
@@ -169,6 +201,15 @@ export class ResilientWebSocket extends EventTarget {
     this._queuedBytes = 0;
     this._closeCode = undefined;
     this._offline = false;
+    /** With the resume option: the session that outlives connections; null without it. */
+    this._resume = settings.resume ? new ResumeSession() : null;
+    /** Whether the current connection speaks the resume protocol (the server sent H). */
+    this._speaking = false;
+    /** Whether the current connection's client answered H with R (resume) rather than N. */
+    this._presentedToken = false;
+    this._ackTimer = null;
+    /** The native socket's own default binaryType (a resume client's native socket reads arraybuffer). */
+    this._nativeBinaryType = undefined;
 
     this.onopen = null;
     this.onmessage = null;
@@ -209,8 +250,15 @@ export class ResilientWebSocket extends EventTarget {
     return READY_STATES[this._state];
   }
 
+  /** The URL given to the constructor (as the browser normalizes it); without the resume parameter. */
   get url() {
-    return this._ws?.url ?? this._url;
+    const url = this._ws?.url ?? this._url;
+    return this._resume ? withoutResumeParameter(url) : url;
+  }
+
+  /** Whether the current connection speaks the resume protocol (resume option on, and the server supports it). */
+  get resumable() {
+    return this._speaking && this._state === OPEN_STATE;
   }
 
   /** The subprotocol the server chose on the current connection, or ''. */
@@ -222,21 +270,26 @@ export class ResilientWebSocket extends EventTarget {
     return this._ws?.extensions ?? '';
   }
 
-  /** Bytes handed to the socket but not yet sent, plus bytes queued while disconnected. */
+  /**
+   * Bytes handed to the socket but not yet sent, plus bytes queued while disconnected. With resume, bytes
+   * written but not yet acknowledged by the server instead of those in the socket (which they include).
+   */
   get bufferedAmount() {
-    const inSocket = this._ws && (this._state === OPEN_STATE || this._state === CLOSING_STATE)
+    const inSocket = !this._speaking && this._ws && (this._state === OPEN_STATE || this._state === CLOSING_STATE)
       ? (this._ws.bufferedAmount ?? 0) : 0;
-    return inSocket + this._queuedBytes;
+    return inSocket + this._heldBytes();
   }
 
   get binaryType() {
-    return this._binaryType ?? this._ws?.binaryType ?? 'blob';
+    return this._binaryType ?? this._nativeBinaryType ?? this._ws?.binaryType ?? 'blob';
   }
 
   /** Applies to the current socket and to every socket of later reconnects. */
   set binaryType(type) {
     this._binaryType = type;
-    if (this._ws) {
+    // A resume client's native socket always reads arraybuffer (to see a leading NUL byte at once);
+    // messages are converted to this type when they are dispatched.
+    if (this._ws && !this._resume) {
       this._ws.binaryType = type;
     }
   }
@@ -244,25 +297,34 @@ export class ResilientWebSocket extends EventTarget {
   /**
    * Sends now if open, queues if connecting or waiting to reconnect.
    * @returns {boolean} true if sent or queued; false if refused, in which case a 'senderror' event says
-   * why: 'queue-full' (disconnected, and the message does not fit in queueLimitBytes) or 'closed'
-   * (close() was called, or the socket closed for good).
+   * why: 'queue-full' (disconnected, and the message does not fit in queueLimitBytes; with resume, also
+   * while connected when queued plus unacknowledged bytes would pass it) or 'closed' (close() was called,
+   * or the socket closed for good).
+   * @throws {TypeError} with resume, for a Blob: whether it starts with a NUL byte (and must be escaped)
+   * can only be read asynchronously; send its arrayBuffer() instead
    */
   send(data) {
-    if (this._state === OPEN_STATE && this._ws.readyState === 1) {
-      this._ws.send(data);
-      return true;
+    if (this._resume && typeof Blob === 'function' && data instanceof Blob) {
+      throw new TypeError('With resume, send an ArrayBuffer or a typed array, not a Blob (await blob.arrayBuffer())');
     }
     if (this._state === CLOSING_STATE || this._state === CLOSED_STATE) {
       this._refused('closed', data, byteSize(data));
       return false;
     }
-    // Connecting, waiting, or open while the socket's close handshake is already under way (its close
-    // event is on its way): hold the message for the next connection rather than lose it.
     const size = byteSize(data);
-    if (this._queuedBytes + size > this._settings.queueLimitBytes) {
+    const open = this._state === OPEN_STATE && this._ws.readyState === 1;
+    // Plain: only what waits for a connection is bounded. Resume: what waits for an acknowledgement too,
+    // so that the session always stays resumable; past the limit the page is told at once, as when queued.
+    if ((!open || this._speaking) && this._heldBytes() + size > this._settings.queueLimitBytes) {
       this._refused('queue-full', data, size);
       return false;
     }
+    if (open) {
+      this._write(data, size);
+      return true;
+    }
+    // Connecting, waiting, or open while the socket's close handshake is already under way (its close
+    // event is on its way): hold the message for the next connection rather than lose it.
     this._queue.push({ data, size });
     this._queuedBytes += size;
     return true;
@@ -285,7 +347,7 @@ export class ResilientWebSocket extends EventTarget {
     if (this._state === CLOSING_STATE || this._state === CLOSED_STATE) {
       return;
     }
-    if (this._state === OPEN_STATE) {
+    if (this._state === OPEN_STATE || this._state === HANDSHAKE_STATE) {
       this._state = CLOSING_STATE;
       this._closeCode = code;
       this._stopHeartbeat();
@@ -304,11 +366,13 @@ export class ResilientWebSocket extends EventTarget {
   _connect(first = false) {
     const generation = ++this._generation;
     this._state = CONNECTING_STATE;
+    this._speaking = false;
+    const url = this._resume ? withResumeParameter(this._url) : this._url;
     let ws;
     try {
       ws = this._protocols === undefined
-        ? new this._NativeWebSocket(this._url)
-        : new this._NativeWebSocket(this._url, this._protocols);
+        ? new this._NativeWebSocket(url)
+        : new this._NativeWebSocket(url, this._protocols);
     } catch (error) {
       if (first) {
         this._removeNetworkListeners();
@@ -319,11 +383,14 @@ export class ResilientWebSocket extends EventTarget {
       return;
     }
     this._ws = ws;
-    if (this._binaryType !== undefined) {
+    if (this._resume) {
+      this._nativeBinaryType ??= ws.binaryType;
+      ws.binaryType = 'arraybuffer';
+    } else if (this._binaryType !== undefined) {
       ws.binaryType = this._binaryType;
     }
     const current = () => generation === this._generation;
-    ws.onopen = () => current() && this._opened();
+    ws.onopen = () => current() && (this._resume ? this._awaitHello() : this._opened());
     ws.onmessage = (event) => current() && this._received(event);
     ws.onerror = () => current() && this._dispatch(new Event('error'));
     ws.onclose = (event) => current() && this._nativeClosed(event.code, event.reason, event.wasClean);
@@ -335,7 +402,12 @@ export class ResilientWebSocket extends EventTarget {
     }, this._settings.connectTimeout);
   }
 
-  _opened() {
+  /**
+   * The connection is open for the page.
+   * @param {{ recovered: boolean, reason?: string }} [resumeOutcome] with resume: what became of the
+   * session, for the 'reconnected' event
+   */
+  _opened(resumeOutcome) {
     this._cancelTimer();
     this._state = OPEN_STATE;
     this._openedAt = this._now();
@@ -345,20 +417,59 @@ export class ResilientWebSocket extends EventTarget {
     const queued = this._queue;
     this._queue = [];
     this._queuedBytes = 0;
-    for (const { data } of queued) {
-      this._ws.send(data);
+    for (const { data, size } of queued) {
+      this._write(data, size);
     }
     this._startHeartbeat();
     this._dispatch(new Event('open'));
     if (this._reconnecting && generation === this._generation && this._state === OPEN_STATE) {
       this._reconnecting = false;
-      this._dispatch(customEvent('reconnected', { attempt: this._attempt }));
+      this._dispatch(customEvent('reconnected', { attempt: this._attempt, ...resumeOutcome }));
     }
+  }
+
+  /** Hands a data message to the open socket: as it is, or numbered and escaped on a resume connection. */
+  _write(data, size) {
+    this._ws.send(this._speaking ? this._resume.write(data, size) : data);
   }
 
   _received(event) {
     this._lastLifeAt = this._now();
-    const { data } = event;
+    if (this._state === HANDSHAKE_STATE) {
+      this._receivedInHandshake(event);
+      return;
+    }
+    this._receivedOpen(event);
+  }
+
+  /** A message on an open connection (or one whose close is under way). */
+  _receivedOpen(event) {
+    let { data } = event;
+    if (this._speaking && !this._isHeartbeat(data)) {
+      let inbound;
+      try {
+        inbound = unwrapInbound(data);
+      } catch (error) {
+        this._protocolError(error);
+        return;
+      }
+      if (inbound.control) {
+        this._controlReceived(inbound.control);
+        return;
+      }
+      data = inbound.data;
+      this._dataReceived(data);
+    }
+    this._deliver(data, event);
+  }
+
+  /** Whether a text is the application-level heartbeat, which is neither counted nor escaped (§2). */
+  _isHeartbeat(data) {
+    return data === this._settings.pingText || data === this._settings.pongText;
+  }
+
+  /** Dispatches a message to the page (heartbeats are answered or swallowed here). */
+  _deliver(data, event) {
     if (typeof data === 'string') {
       if (data === this._settings.pongText) {
         return;
@@ -371,8 +482,197 @@ export class ResilientWebSocket extends EventTarget {
         }
         return;
       }
+    } else if (this._resume) {
+      data = asBinaryType(data, this.binaryType);
     }
     this._dispatch(makeEvent('message', { data, origin: event.origin ?? '' }, globalThis.MessageEvent));
+  }
+
+  // ---- resume: handshake, acknowledgements, protocol errors ----
+
+  /**
+   * The native socket opened with the resume parameter. The client sends nothing and dispatches no 'open'
+   * until it knows whether the server speaks the protocol: H as its first message, within the hello timeout.
+   */
+  _awaitHello() {
+    this._cancelTimer();
+    this._state = HANDSHAKE_STATE;
+    this._presentedToken = false;
+    this._startHandshakeTimer(() => this._plainConnection());
+  }
+
+  /** One timer per handshake step; the server's H and S each come within resumeHelloTimeout. */
+  _startHandshakeTimer(onTimeout) {
+    const generation = this._generation;
+    this._cancelTimer();
+    this._timer = this._setTimeout(() => {
+      if (generation === this._generation && this._state === HANDSHAKE_STATE) {
+        this._timer = null;
+        onTimeout();
+      }
+    }, this._settings.resumeHelloTimeout);
+  }
+
+  _receivedInHandshake(event) {
+    const { data } = event;
+    if (!this._speaking) {
+      if (data === `${NUL}H`) {
+        this._helloReceived();
+        return;
+      }
+      // A server that does not know the protocol: its first message is the application's.
+      const generation = this._generation;
+      this._plainConnection();
+      if (generation === this._generation && this._state === OPEN_STATE) {
+        this._deliver(data, event);
+      }
+      return;
+    }
+    // After H, the server owes S; only heartbeats may come before it.
+    if (typeof data === 'string' && this._isHeartbeat(data)) {
+      this._deliver(data, event);
+      return;
+    }
+    let frame;
+    try {
+      frame = typeof data === 'string' && data.startsWith(NUL) ? parseControl(data) : null;
+      if (frame?.type !== 'S') {
+        throw new ResumeProtocolError('expected S');
+      }
+    } catch (error) {
+      this._protocolError(error);
+      return;
+    }
+    this._sessionReceived(frame);
+  }
+
+  _helloReceived() {
+    this._speaking = true;
+    const answer = this._resume.answerHello();
+    this._presentedToken = answer.charAt(1) === 'R';
+    this._ws.send(answer);
+    this._startHandshakeTimer(() => {
+      this._dropSocket();
+      this._lost(ABNORMAL_CLOSURE, `resume: no session message within ${this._settings.resumeHelloTimeout} ms`, false);
+    });
+  }
+
+  /** S: the session goes on (resend what the server lacks) or a new one starts (report what was lost). */
+  _sessionReceived(frame) {
+    let outcome;
+    try {
+      outcome = this._resume.establish(frame, this._presentedToken);
+    } catch (error) {
+      this._protocolError(error);
+      return;
+    }
+    for (const wire of outcome.resend) {
+      this._ws.send(wire);
+    }
+    const lost = outcome.lost;
+    if (outcome.stateWasLost) {
+      lost.push(...this._takeQueue());
+    }
+    this._openAfterHandshake({ recovered: outcome.recovered, reason: outcome.reason }, lost);
+  }
+
+  /** No H: this connection is a plain WebSocket; a session that existed cannot go on. */
+  _plainConnection() {
+    this._speaking = false;
+    const { lost, stateWasLost } = this._resume.abandon();
+    if (stateWasLost) {
+      lost.push(...this._takeQueue());
+    }
+    this._openAfterHandshake({ recovered: false, reason: 'unsupported' }, lost);
+  }
+
+  /**
+   * Reports the messages an unrecovered session lost, before 'open', so that the page knows them all by
+   * 'reconnected'; what the page sends meanwhile is queued for this connection.
+   */
+  _openAfterHandshake(outcome, lost) {
+    const generation = this._generation;
+    for (const { data, size } of lost) {
+      this._refused('not-recovered', data, size);
+    }
+    if (generation === this._generation && this._state === HANDSHAKE_STATE) {
+      this._opened(outcome.recovered ? { recovered: true } : outcome);
+    }
+  }
+
+  _controlReceived(frame) {
+    if (frame.type !== 'A') {
+      this._protocolError(new ResumeProtocolError(`unexpected ${frame.type} after the handshake`));
+      return;
+    }
+    try {
+      this._resume.acknowledge(frame.received);
+    } catch (error) {
+      this._protocolError(error);
+    }
+  }
+
+  /** Counts a data message and acknowledges at 64 messages or 64 KiB at once, else 100 ms after the first. */
+  _dataReceived(data) {
+    if (this._resume.received(byteSize(data))) {
+      this._sendAck();
+    } else if (this._ackTimer === null) {
+      const generation = this._generation;
+      this._ackTimer = this._setTimeout(() => {
+        this._ackTimer = null;
+        if (generation === this._generation) {
+          this._sendAck();
+        }
+      }, ACK_AFTER_MS);
+    }
+  }
+
+  _sendAck() {
+    this._cancelAckTimer();
+    if (this._resume.hasPendingAcks && this._ws?.readyState === 1) {
+      this._ws.send(this._resume.takeAck());
+    }
+  }
+
+  _cancelAckTimer() {
+    if (this._ackTimer !== null) {
+      this._clearTimeout(this._ackTimer);
+      this._ackTimer = null;
+    }
+  }
+
+  /**
+   * The server broke the protocol: close with 1002 and end for good (1002 does not reconnect). A browser
+   * may not send 1002 itself (close() takes 1000 or 3000-4999 only), so there it closes without a code.
+   */
+  _protocolError(error) {
+    const reason = `resume: ${error.message}`.slice(0, 123);
+    const ws = this._ws;
+    this._ws = null;
+    this._generation++;
+    try {
+      ws.close(PROTOCOL_ERROR, reason);
+    } catch {
+      try {
+        ws.close();
+      } catch {
+        // Already closing: nothing more to say to this peer.
+      }
+    }
+    this._finish(PROTOCOL_ERROR, reason, false);
+  }
+
+  /** Takes every queued message out of the queue. */
+  _takeQueue() {
+    const queued = this._queue;
+    this._queue = [];
+    this._queuedBytes = 0;
+    return queued;
+  }
+
+  /** Bytes counted against queueLimitBytes: queued, and with resume written but unacknowledged. */
+  _heldBytes() {
+    return this._queuedBytes + (this._resume?.unacknowledgedBytes ?? 0);
   }
 
   _nativeClosed(code, reason, wasClean) {
@@ -388,7 +688,13 @@ export class ResilientWebSocket extends EventTarget {
   _lost(code, reason, wasClean) {
     this._stopHeartbeat();
     this._cancelTimer();
+    this._cancelAckTimer();
     this._ws = null;
+    this._speaking = false;
+    if (this._resume && !SESSION_KEEPING_CODES.has(code)) {
+      // An intentional close ends the session (§5), even if a reconnect follows.
+      this._resume.end();
+    }
     const now = this._now();
     if (this._openedAt !== null && now - this._openedAt >= this._settings.stableAfter) {
       this._attempt = 0;
@@ -428,14 +734,17 @@ export class ResilientWebSocket extends EventTarget {
   _finish(code, reason, wasClean) {
     this._stopHeartbeat();
     this._cancelTimer();
+    this._cancelAckTimer();
     this._ws = null;
+    this._speaking = false;
     this._state = CLOSED_STATE;
     this._openedAt = null;
     this._reconnecting = false;
     this._removeNetworkListeners();
-    const discarded = this._queue;
-    this._queue = [];
-    this._queuedBytes = 0;
+    // The session ends with the socket. After a clean close handshake the server had every message
+    // written before it; otherwise the unacknowledged ones may be lost, and are reported like the queue.
+    const unacknowledged = this._resume?.discard() ?? [];
+    const discarded = [...(wasClean ? [] : unacknowledged), ...this._takeQueue()];
     this._dispatch(closeEvent(code, reason, wasClean, false));
     for (const { data, size } of discarded) {
       this._refused('closed', data, size);
@@ -511,7 +820,7 @@ export class ResilientWebSocket extends EventTarget {
 
   _wentOffline() {
     this._offline = true;
-    if (this._state === OPEN_STATE || this._state === CONNECTING_STATE) {
+    if (this._state === OPEN_STATE || this._state === CONNECTING_STATE || this._state === HANDSHAKE_STATE) {
       this._dropSocket();
       this._lost(ABNORMAL_CLOSURE, 'browser went offline', false);
     } else if (this._state === WAITING_STATE) {
@@ -549,6 +858,11 @@ export class ResilientWebSocket extends EventTarget {
       // The ws package (Node) can drop the TCP connection; a browser can only start a close handshake.
       if (typeof ws.terminate === 'function') {
         ws.terminate();
+      } else if (this._resume) {
+        // A close without a code would tell the server the page ended its session on purpose. This one
+        // says the connection was given up for lost, so the session waits for the resume that follows
+        // (docs/RESUME-PROTOCOL.md §5); browsers may send only 1000 and 3000-4999.
+        ws.close(CONNECTION_GIVEN_UP, 'connection given up');
       } else {
         ws.close();
       }
@@ -566,13 +880,337 @@ export class ResilientWebSocket extends EventTarget {
 
   _refused(reason, data, size) {
     this._dispatch(customEvent('senderror', {
-      reason, data, size, queuedBytes: this._queuedBytes, limit: this._settings.queueLimitBytes,
+      reason, data, size, queuedBytes: this._heldBytes(), limit: this._settings.queueLimitBytes,
     }));
   }
 
   _dispatch(event) {
     this.dispatchEvent(event);
   }
+}
+
+// ---- session resume (docs/RESUME-PROTOCOL.md) ----
+
+/** The query parameter that asks the server for resume, with the protocol version as its value. */
+export const RESUME_QUERY_PARAMETER = 'rws-resume';
+
+/** The close code a resuming client sends on a connection it gives up for lost (RESUME-PROTOCOL §5). */
+export const CONNECTION_GIVEN_UP = 3006;
+const RESUME_VERSION = '1';
+
+const NUL = '\u0000';
+/** Receivers acknowledge at this many unacknowledged data messages, ... */
+const ACK_AFTER_MESSAGES = 64;
+/** ... or this many unacknowledged bytes, ... */
+const ACK_AFTER_BYTES = 64 * 1024;
+/** ... or this long after the first unacknowledged one, whichever comes first (§4). */
+const ACK_AFTER_MS = 100;
+/** Decimal, no sign, no leading zeros (§2); 16 digits at most, the bound to 2^53 − 1 is checked after. */
+const COUNT = /^(0|[1-9][0-9]{0,15})$/;
+const TOKEN = /^[A-Za-z0-9_-]{22,86}$/;
+const REFUSAL_REASONS = new Set(['expired', 'overflow', 'unknown', 'principal', 'endpoint', 'reused']);
+/** Longer than any valid control message: refused before it is split. */
+const MAX_CONTROL_LENGTH = 160;
+
+/** The peer broke the resume protocol; the connection is closed with 1002. Messages never quote the input. */
+class ResumeProtocolError extends Error {}
+
+/** The URL with the resume parameter added to its query (any existing query kept, a fragment left last). */
+function withResumeParameter(url) {
+  const hash = url.indexOf('#');
+  const base = hash < 0 ? url : url.slice(0, hash);
+  const fragment = hash < 0 ? '' : url.slice(hash);
+  const separator = !base.includes('?') ? '?' : (base.endsWith('?') || base.endsWith('&') ? '' : '&');
+  return `${base}${separator}${RESUME_QUERY_PARAMETER}=${RESUME_VERSION}${fragment}`;
+}
+
+/** The inverse of withResumeParameter for a URL as the native socket reports it (perhaps normalized). */
+function withoutResumeParameter(url) {
+  const parameter = `${RESUME_QUERY_PARAMETER}=${RESUME_VERSION}`;
+  return url
+    .replace(new RegExp(`\\?${parameter}(?=#|$)`), '')
+    .replace(new RegExp(`&${parameter}(?=#|$)`), '');
+}
+
+/** The bytes of a binary message, as a view (no copy). */
+function bytesOf(data) {
+  if (data instanceof ArrayBuffer) {
+    return new Uint8Array(data);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * The wire form of an application's message (§2): as it is, unless it starts with NUL, which is then doubled.
+ * Binary data is copied, so that a buffer the page reuses after send() cannot change what a resume resends.
+ */
+function escapeData(data) {
+  if (typeof data === 'string') {
+    return data.startsWith(NUL) ? NUL + data : data;
+  }
+  const bytes = bytesOf(data);
+  if (bytes.length > 0 && bytes[0] === 0) {
+    const escaped = new Uint8Array(bytes.length + 1);
+    escaped.set(bytes, 1);
+    return escaped;
+  }
+  return bytes.slice();
+}
+
+/**
+ * Reads one inbound message of a connection that speaks the protocol (§2).
+ * @returns {{ data: string|ArrayBuffer } | { control: object }} the application's message, unescaped, or a
+ * parsed control message
+ * @throws {ResumeProtocolError} on anything else that starts with NUL
+ */
+function unwrapInbound(data) {
+  if (typeof data === 'string') {
+    if (!data.startsWith(NUL)) {
+      return { data };
+    }
+    if (data.charAt(1) === NUL) {
+      return { data: data.slice(1) };
+    }
+    return { control: parseControl(data) };
+  }
+  const bytes = bytesOf(data);
+  const buffer = data instanceof ArrayBuffer ? data : bytes.slice().buffer;
+  if (bytes.length === 0 || bytes[0] !== 0) {
+    return { data: buffer };
+  }
+  if (bytes.length > 1 && bytes[1] === 0) {
+    return { data: buffer.slice(1) };
+  }
+  throw new ResumeProtocolError('binary message starting with one NUL');
+}
+
+/** Parses a control message sent by a server: H, S or A (N and R only go the other way). */
+function parseControl(text) {
+  if (text.length > MAX_CONTROL_LENGTH) {
+    throw new ResumeProtocolError('control message too long');
+  }
+  const kind = text.charAt(1);
+  if (!/^[A-Za-z]$/.test(kind)) {
+    throw new ResumeProtocolError('NUL followed by neither NUL nor a letter');
+  }
+  if (text.length > 2 && text.charAt(2) !== ' ') {
+    throw new ResumeProtocolError(`malformed ${kind}`);
+  }
+  const fields = text.length === 2 ? [] : text.slice(3).split(' ');
+  switch (kind) {
+    case 'H':
+      expectFields(fields, [0], kind);
+      return { type: 'H' };
+    case 'S': {
+      expectFields(fields, [3, 4], kind);
+      const [token, received, recovered, reason] = fields;
+      if (!TOKEN.test(token)) {
+        throw new ResumeProtocolError('S: malformed token');
+      }
+      if (recovered !== '0' && recovered !== '1') {
+        throw new ResumeProtocolError('S: recovered must be 0 or 1');
+      }
+      if (reason !== undefined && (recovered === '1' || !REFUSAL_REASONS.has(reason))) {
+        throw new ResumeProtocolError('S: unexpected reason');
+      }
+      return {
+        type: 'S', token, received: parseCount(received, kind), recovered: recovered === '1', reason,
+      };
+    }
+    case 'A':
+      expectFields(fields, [1], kind);
+      return { type: 'A', received: parseCount(fields[0], kind) };
+    default:
+      throw new ResumeProtocolError(`unexpected control message ${kind}`);
+  }
+}
+
+function expectFields(fields, counts, kind) {
+  if (!counts.includes(fields.length)) {
+    throw new ResumeProtocolError(`${kind}: wrong number of fields`);
+  }
+}
+
+function parseCount(field, kind) {
+  const value = COUNT.test(field) ? Number(field) : NaN;
+  if (!Number.isSafeInteger(value)) {
+    throw new ResumeProtocolError(`${kind}: malformed count`);
+  }
+  return value;
+}
+
+/**
+ * One resume session of a client, across its connections: the token to present next, the data messages
+ * written and not yet acknowledged by the server (to write again after a resume), and the count of data
+ * messages received (to acknowledge, and to present in R). It knows nothing of sockets and timers: the
+ * client tells it what it writes and receives, and writes what it returns.
+ */
+class ResumeSession {
+  /** The credential for the next resume, or null: private, never in an event, an error or a log (§5). */
+  #token = null;
+  /** Whether a session was established and not yet given up: a new session then means state was lost. */
+  #established = false;
+  #written = 0;
+  #acknowledged = 0;
+  /** Written, unacknowledged data messages, oldest first: { data, wire, size }; #head entries are done. */
+  #unacknowledged = [];
+  #head = 0;
+  #unacknowledgedBytes = 0;
+  #received = 0;
+  #pendingAcks = 0;
+  #pendingAckBytes = 0;
+
+  /** Bytes written but not yet acknowledged (the application's sizes, as the queue limit counts them). */
+  get unacknowledgedBytes() {
+    return this.#unacknowledgedBytes;
+  }
+
+  /** Whether data messages were received that the server has not been told about. */
+  get hasPendingAcks() {
+    return this.#pendingAcks > 0;
+  }
+
+  /**
+   * The answer to H: R to resume the session, or N when there is none to resume. R carries the count of
+   * messages received, so it acknowledges them all.
+   */
+  answerHello() {
+    if (this.#token === null) {
+      return `${NUL}N`;
+    }
+    this.#clearPendingAcks();
+    return `${NUL}R ${this.#token} ${this.#received}`;
+  }
+
+  /**
+   * The server's S, answering the client's N (`resumed` false) or R (`resumed` true).
+   * @returns {{ recovered: boolean, reason?: string, resend: Array, lost: Array }} what to write again, in
+   * order (on a resume), and the messages of the old session that are lost (when it was not recovered)
+   * @throws {ResumeProtocolError} when S contradicts what was asked or what was written
+   */
+  establish(frame, resumed) {
+    if (frame.recovered && !resumed) {
+      throw new ResumeProtocolError('S: recovered a session that was not asked for');
+    }
+    if (!frame.recovered && frame.received !== 0) {
+      throw new ResumeProtocolError('S: a new session has received nothing');
+    }
+    this.#token = frame.token;
+    if (frame.recovered) {
+      this.acknowledge(frame.received);
+      this.#established = true;
+      return { recovered: true, resend: this.#unacknowledged.slice(this.#head).map((entry) => entry.wire), lost: [] };
+    }
+    const stateWasLost = this.#established;
+    const lost = this.#startOver();
+    this.#established = true;
+    // A refused resume has the server's reason; a new session the client asked for (N) has none.
+    return {
+      recovered: false, reason: frame.reason ?? (resumed ? 'refused' : 'new-session'), resend: [], lost, stateWasLost,
+    };
+  }
+
+  /**
+   * Numbers a data message written to a transport for the first time, and keeps it until acknowledged.
+   * @returns the message's wire form
+   */
+  write(data, size) {
+    const wire = escapeData(data);
+    this.#written++;
+    this.#unacknowledged.push({ data, wire, size });
+    this.#unacknowledgedBytes += size;
+    return wire;
+  }
+
+  /** The server has received `received` data messages of this session (A, or the count in S). */
+  acknowledge(received) {
+    if (received < this.#acknowledged || received > this.#written) {
+      throw new ResumeProtocolError('acknowledgement out of range');
+    }
+    while (this.#acknowledged < received) {
+      const entry = this.#unacknowledged[this.#head];
+      this.#unacknowledged[this.#head++] = undefined;
+      this.#unacknowledgedBytes -= entry.size;
+      this.#acknowledged++;
+    }
+    // Compacts now and then, so that a long session does not keep a long array of holes.
+    if (this.#head > 1024 && this.#head * 2 > this.#unacknowledged.length) {
+      this.#unacknowledged = this.#unacknowledged.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /**
+   * A data message of `size` bytes was received.
+   * @returns {boolean} whether an acknowledgement is due at once (64 messages or 64 KiB pending)
+   */
+  received(size) {
+    this.#received++;
+    this.#pendingAcks++;
+    this.#pendingAckBytes += size;
+    return this.#pendingAcks >= ACK_AFTER_MESSAGES || this.#pendingAckBytes >= ACK_AFTER_BYTES;
+  }
+
+  /** The acknowledgement of everything received so far. */
+  takeAck() {
+    this.#clearPendingAcks();
+    return `${NUL}A ${this.#received}`;
+  }
+
+  /**
+   * The session ended by an intentional close (§5), but the client reconnects: the next connection starts
+   * a new session (N). What was not acknowledged is reported lost when that one starts.
+   */
+  end() {
+    this.#token = null;
+  }
+
+  /**
+   * The server did not speak the protocol: the session is gone for good.
+   * @returns {{ lost: Array, stateWasLost: boolean }}
+   */
+  abandon() {
+    const stateWasLost = this.#established;
+    this.#token = null;
+    this.#established = false;
+    return { lost: this.#startOver(), stateWasLost };
+  }
+
+  /** Closed for good: forgets everything. @returns the unacknowledged messages, oldest first */
+  discard() {
+    this.#token = null;
+    this.#established = false;
+    return this.#startOver();
+  }
+
+  /** Numbering restarts at 0 in both directions; returns what was unacknowledged. */
+  #startOver() {
+    const lost = this.#unacknowledged.slice(this.#head);
+    this.#unacknowledged = [];
+    this.#head = 0;
+    this.#unacknowledgedBytes = 0;
+    this.#written = 0;
+    this.#acknowledged = 0;
+    this.#received = 0;
+    this.#clearPendingAcks();
+    return lost;
+  }
+
+  #clearPendingAcks() {
+    this.#pendingAcks = 0;
+    this.#pendingAckBytes = 0;
+  }
+}
+
+/** An inbound ArrayBuffer as the page asked for it (binaryType); the native socket of a resume client reads arraybuffer. */
+function asBinaryType(buffer, binaryType) {
+  if (binaryType === 'blob' && typeof Blob === 'function') {
+    return new Blob([buffer]);
+  }
+  if (binaryType === 'nodebuffer' && typeof globalThis.Buffer === 'function') {
+    return globalThis.Buffer.from(buffer);
+  }
+  return buffer;
 }
 
 function closeEvent(code, reason, wasClean, willReconnect) {

@@ -148,6 +148,24 @@ class ChatBrowserTest {
 		}
 	}
 
+	@Test
+	void whatOthersSaidWhileAPageWasOfflineAppearsOnceInOrderAfterItIsBack() {
+		say(this.bob, "before");
+		awaitMessages(this.alice, "before");
+		this.proxy.freeze();
+		awaitState(this.alice, "reconnecting");
+		say(this.bob, "while away 1");
+		say(this.bob, "while away 2");
+		say(this.bob, "while away 3");
+		awaitMessages(this.bob, "while away 1", "while away 2", "while away 3");
+		this.proxy.unfreeze();
+		awaitState(this.alice, "open");
+		say(this.bob, "after");
+		awaitMessages(this.alice, "after");
+		assertThat(messages(this.alice)).containsExactly("before", "while away 1", "while away 2", "while away 3",
+				"after");
+	}
+
 	private ServerSessionRegistry registry() {
 		return this.application.getBean(ServerSessionRegistry.class);
 	}

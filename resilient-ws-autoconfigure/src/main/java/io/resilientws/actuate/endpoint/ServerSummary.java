@@ -20,9 +20,11 @@ import org.jspecify.annotations.Nullable;
  * @param bufferedBytes bytes buffered for all sessions
  * @param draining whether the registry is draining for shutdown
  * @param largestBuffers the sessions with the most bytes buffered (at most {@link #LARGEST}), largest first
+ * @param detached resuming sessions that lost their connection and wait for their client (at most
+ * {@link #LARGEST}), the soonest to expire first
  */
 public record ServerSummary(int sessions, Map<String, Integer> sessionsPerEndpoint, long bufferedBytes,
-		boolean draining, List<SessionDescriptor> largestBuffers) {
+		boolean draining, List<SessionDescriptor> largestBuffers, List<SessionDescriptor> detached) {
 
 	/** How many sessions {@link #largestBuffers} lists. */
 	public static final int LARGEST = 10;
@@ -35,9 +37,12 @@ public record ServerSummary(int sessions, Map<String, Integer> sessionsPerEndpoi
 	 * @param bufferedBytes bytes buffered for it
 	 * @param openSince when it opened
 	 * @param lastHeartbeatRoundTrip the round trip of its latest answered ping
+	 * @param unacknowledgedBytes bytes written to a resuming session's client and not yet acknowledged
+	 * @param detachedUntil when a detached session ends unless its client resumes it; null for one
+	 * that is connected
 	 */
 	public record SessionDescriptor(String id, String endpoint, long bufferedBytes, Instant openSince,
-			@Nullable Duration lastHeartbeatRoundTrip) {
+			@Nullable Duration lastHeartbeatRoundTrip, long unacknowledgedBytes, @Nullable Instant detachedUntil) {
 	}
 
 	/** The summary of the registry's sessions now. */
@@ -52,13 +57,19 @@ public record ServerSummary(int sessions, Map<String, Integer> sessionsPerEndpoi
 			.sorted(Comparator.comparingLong(SessionDescriptor::bufferedBytes).reversed())
 			.toList();
 		long buffered = sessions.stream().mapToLong(SessionDescriptor::bufferedBytes).sum();
+		List<SessionDescriptor> detached = sessions.stream()
+			.filter((session) -> session.detachedUntil() != null)
+			.sorted(Comparator.comparing(SessionDescriptor::detachedUntil))
+			.limit(LARGEST)
+			.toList();
 		return new ServerSummary(sessions.size(), perEndpoint, buffered, registry.isDraining(),
-				sessions.subList(0, Math.min(LARGEST, sessions.size())));
+				sessions.subList(0, Math.min(LARGEST, sessions.size())), detached);
 	}
 
 	private static SessionDescriptor describe(ManagedSession session) {
 		return new SessionDescriptor(session.getId(), session.endpoint(), session.bufferedAmount(), session.openedAt(),
-				session.lastHeartbeatRoundTrip().orElse(null));
+				session.lastHeartbeatRoundTrip().orElse(null), session.unacknowledgedBytes(),
+				session.detachedUntil().orElse(null));
 	}
 
 }

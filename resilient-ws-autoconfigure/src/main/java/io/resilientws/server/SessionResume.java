@@ -1,0 +1,219 @@
+package io.resilientws.server;
+
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.function.LongSupplier;
+
+import io.resilientws.resume.AckSchedule;
+import io.resilientws.resume.ResumeFrame;
+import io.resilientws.resume.ResumeWire;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.web.socket.CloseStatus;
+import org.springframework.web.socket.WebSocketHandler;
+
+/**
+ * What one resuming session keeps across its connections (docs/RESUME-PROTOCOL.md): whether a
+ * connection is attached, its tokens, what it has received from the client and owes an
+ * acknowledgement for, and the handler to tell when the session finally ends.
+ * <p>
+ * Every method decides under this object's lock and returns what the caller is to do after it:
+ * no write, timer, event or callback runs here.
+ */
+final class SessionResume {
+
+	/** How many of a session's earlier tokens are remembered to recognise a reuse. */
+	private static final int REMEMBERED_TOKENS = 8;
+
+	enum State {
+
+		/** A connection carries the session. */
+		ATTACHED,
+		/** The connection was lost; the session waits for its client within the window. */
+		DETACHED,
+		/** Over: resumes are refused. */
+		ENDED
+
+	}
+
+	private final WebSocketHandler handler;
+
+	private final LongSupplier nanoTime;
+
+	private final SecureRandom random;
+
+	private final AckSchedule received = new AckSchedule();
+
+	/** Earlier tokens of this session, newest last; a resume with one of them is a reuse. */
+	private final ArrayDeque<String> usedTokens = new ArrayDeque<>();
+
+	private State state = State.ATTACHED;
+
+	private String token;
+
+	/** The close that detached the session: what its handler hears if the session expires. */
+	private @Nullable CloseStatus lostWith;
+
+	private @Nullable ScheduledFuture<?> expiry;
+
+	/** When the detached session ends; null while attached. */
+	private @Nullable Instant expiresAt;
+
+	/** Whether a timer for the acknowledgement delay is pending. */
+	private boolean ackTimerPending;
+
+	/** Set once more was unacknowledged than the replay limit: the session can no longer resume. */
+	private boolean overflowed;
+
+	SessionResume(WebSocketHandler handler, LongSupplier nanoTime, SecureRandom random) {
+		this.handler = handler;
+		this.nanoTime = nanoTime;
+		this.random = random;
+		this.token = ResumeWire.newToken(random);
+	}
+
+	/** The application's handler, told of the session's end when it ends detached. */
+	WebSocketHandler handler() {
+		return this.handler;
+	}
+
+	synchronized String token() {
+		return this.token;
+	}
+
+	synchronized List<String> usedTokens() {
+		return List.copyOf(this.usedTokens);
+	}
+
+	synchronized State state() {
+		return this.state;
+	}
+
+	/** The answer to a new session's {@code N}, or to a refused resume. */
+	synchronized String newSessionAnswer(ResumeFrame.@Nullable RefusalReason refused) {
+		return ResumeWire.write(new ResumeFrame.Session(this.token, 0, false, refused));
+	}
+
+	/**
+	 * The connection was lost abnormally: the session waits for its client, unless it cannot resume.
+	 * @return whether it is now detached
+	 */
+	synchronized boolean detach(CloseStatus status) {
+		if (this.state != State.ATTACHED || this.overflowed) {
+			return false;
+		}
+		this.state = State.DETACHED;
+		this.lostWith = status;
+		return true;
+	}
+
+	/** The timer that ends the detached session at {@code at}, when the window has passed. */
+	synchronized void expiresWith(ScheduledFuture<?> timer, Instant at) {
+		this.expiry = timer;
+		this.expiresAt = at;
+	}
+
+	/** When the detached session ends unless resumed; null while attached or ended. */
+	synchronized @Nullable Instant detachedUntil() {
+		return (this.state == State.DETACHED) ? this.expiresAt : null;
+	}
+
+	/**
+	 * A client resumes with a new connection.
+	 * @return the answer {@code S} to write first on it, or null when the session cannot resume (it
+	 * ended, or overflowed)
+	 */
+	synchronized @Nullable String resume() {
+		if (this.state == State.ENDED || this.overflowed) {
+			return null;
+		}
+		this.state = State.ATTACHED;
+		cancelExpiry();
+		this.lostWith = null;
+		this.usedTokens.addLast(this.token);
+		if (this.usedTokens.size() > REMEMBERED_TOKENS) {
+			this.usedTokens.removeFirst();
+		}
+		this.token = ResumeWire.newToken(this.random);
+		return ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedForHandshake(), true, null));
+	}
+
+	/**
+	 * The session ends for good.
+	 * @return the close its handler is still owed if it ended detached, else null
+	 */
+	synchronized @Nullable CloseStatus end() {
+		CloseStatus owed = (this.state == State.DETACHED) ? this.lostWith : null;
+		this.state = State.ENDED;
+		cancelExpiry();
+		return owed;
+	}
+
+	/** More was written and unacknowledged than the replay limit. */
+	synchronized void overflowed() {
+		this.overflowed = true;
+	}
+
+	synchronized boolean isDetached() {
+		return this.state == State.DETACHED;
+	}
+
+	/**
+	 * A data message arrived from the client.
+	 * @return what to do about acknowledging it
+	 */
+	synchronized AckDecision dataReceived(int size) {
+		long now = this.nanoTime.getAsLong();
+		this.received.received(size, now);
+		if (this.received.due(now)) {
+			return new AckDecision(ResumeWire.write(this.received.take()), -1);
+		}
+		if (this.ackTimerPending) {
+			return AckDecision.NONE;
+		}
+		this.ackTimerPending = true;
+		return new AckDecision(null, Math.max(0, this.received.deadlineNanos() - now));
+	}
+
+	/** The acknowledgement delay ran out: what to do now. */
+	synchronized AckDecision ackTimerFired() {
+		this.ackTimerPending = false;
+		long now = this.nanoTime.getAsLong();
+		if (this.received.due(now)) {
+			return new AckDecision(ResumeWire.write(this.received.take()), -1);
+		}
+		long deadline = this.received.deadlineNanos();
+		if (deadline == Long.MIN_VALUE || this.state == State.ENDED) {
+			return AckDecision.NONE;
+		}
+		// Messages came after an acknowledgement emptied the schedule: wait for their own delay.
+		this.ackTimerPending = true;
+		return new AckDecision(null, Math.max(0, deadline - now));
+	}
+
+	private void cancelExpiry() {
+		if (this.expiry != null) {
+			this.expiry.cancel(false);
+			this.expiry = null;
+		}
+	}
+
+	/**
+	 * @param ack an acknowledgement to write now, or null
+	 * @param timerNanos start the delay timer for that many nanoseconds; -1 for no timer
+	 */
+	record AckDecision(@Nullable String ack, long timerNanos) {
+
+		static final AckDecision NONE = new AckDecision(null, -1);
+
+	}
+
+	@Override
+	public String toString() {
+		return "SessionResume[" + state() + "]";
+	}
+
+}

@@ -251,7 +251,8 @@ public final class OutboundQueue {
 	/**
 	 * Offers a control message of the resume protocol: written before any data (also while no writer
 	 * is attached it waits for the next), outside the buffer limit. An acknowledgement replaces one
-	 * that still waits. Refused only once the queue is closed.
+	 * that still waits, and is dropped while no writer is attached: the next transport starts with a
+	 * session answer that counts at least as much, and must come first. Refused once the queue is closed.
 	 */
 	public void offerControl(OutboundMessage message) {
 		if (!message.isControl()) {
@@ -259,7 +260,7 @@ public final class OutboundQueue {
 		}
 		this.lock.lock();
 		try {
-			if (this.closedWith != null && this.writer == null) {
+			if ((this.closedWith != null || isAcknowledgement(message)) && this.writer == null) {
 				return;
 			}
 			OutboundMessage last = this.controls.peekLast();

@@ -15,6 +15,9 @@ import io.resilientws.ResilientWsScheduler;
 import io.resilientws.send.SendFailure;
 import io.resilientws.send.SendResult;
 import io.resilientws.send.UndeliveredMessageException;
+import io.resilientws.server.ManagedSession;
+import io.resilientws.server.ServerSessionRegistry;
+import io.resilientws.server.SessionEvent;
 import io.resilientws.testsupport.ResumePeer;
 import io.resilientws.testsupport.ResumePeer.PeerSession;
 import io.resilientws.testsupport.TcpProxy;
@@ -250,6 +253,48 @@ class ResumeTest {
 	}
 
 	// ---- helpers ----
+
+	@Test
+	void againstTheRealServerACutLinkLosesNothingAndRepeatsNothingEitherWay() {
+		this.server = TestWebSocketServer.builder()
+			.resilientWsAutoConfiguration(true)
+			.property("resilient-ws.server.resume.enabled", "true")
+			.start();
+		ServerSessionRegistry sessions = this.server.applicationContext().getBean(ServerSessionRegistry.class);
+		List<SessionEvent> serverEvents = new CopyOnWriteArrayList<>();
+		sessions.addListener(serverEvents::add);
+		this.proxy = TcpProxy.start(this.server.port());
+		ManagedConnection connection = open("ws://127.0.0.1:" + this.proxy.port() + TestWebSocketServer.PATH,
+				(settings) -> settings.resumeEnabled(true));
+		await().atMost(WAIT).until(() -> sessions.count() == 1);
+		ManagedSession session = sessions.sessions().iterator().next();
+		Random random = new Random(21);
+		List<String> toServer = new ArrayList<>();
+		List<String> toClient = new ArrayList<>();
+		List<SendResult> sends = new ArrayList<>();
+		for (int i = 0; i < MESSAGES; i++) {
+			if (i == MESSAGES / 3 || i == 2 * MESSAGES / 3) {
+				this.proxy.cutAll();
+			}
+			// The server's handler echoes each text; the registry's own messages are told apart by prefix.
+			String up = "up " + payload(random, i);
+			sends.add(connection.send(up));
+			toServer.add(up);
+			String down = "down " + payload(random, i);
+			assertThat(session.send(down).isAccepted()).isTrue();
+			toClient.add(down);
+		}
+		await().atMost(WAIT).until(() -> this.handler.messages.size() >= 2 * MESSAGES);
+		assertThat(this.server.received()).containsExactlyElementsOf(toServer);
+		assertThat(this.handler.messages.stream().filter((text) -> text.startsWith("down "))).containsExactlyElementsOf(toClient);
+		assertThat(this.handler.messages.stream().filter((text) -> text.startsWith("up "))).containsExactlyElementsOf(toServer);
+		sends.forEach((send) -> assertThat(send.delivery()).succeedsWithin(WAIT));
+		assertThat(this.handler.resumes).isNotEmpty().allMatch(ResumeOutcome::recovered);
+		assertThat(serverEvents).filteredOn(SessionEvent.Resumed.class::isInstance).hasSameSizeAs(this.handler.resumes);
+		assertThat(sessions.sessions()).containsExactly(session);
+		assertThat(this.server.closeStatuses()).as("the server's handler heard of no close").isEmpty();
+		await().atMost(WAIT).until(() -> connection.unacknowledgedAmount() == 0 && session.unacknowledgedBytes() == 0);
+	}
 
 	private ManagedConnection openThroughPeer(UnaryOperator<ConnectionSettings.Builder> customizer) {
 		this.server = TestWebSocketServer.builder().handler(this.peer).start();

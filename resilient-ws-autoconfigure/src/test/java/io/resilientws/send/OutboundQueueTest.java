@@ -10,10 +10,12 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import io.resilientws.resume.ResumeProtocolException;
 import io.resilientws.testsupport.ManualTaskScheduler;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 import static org.awaitility.Awaitility.await;
@@ -456,6 +458,101 @@ class OutboundQueueTest {
 		});
 		assertThat(writes).hasValue(100_000);
 		assertThat(results.get(99_999).delivery()).succeedsWithin(Duration.ofSeconds(5));
+	}
+
+	// ---- resume mode (docs/RESUME-PROTOCOL.md) ----
+
+	@Test
+	void inResumeModeADeliveryCompletesWhenAcknowledgedNotWhenWritten() {
+		OutboundQueue queue = resumingQueue(100, 1000);
+		queue.attach(this.writer);
+		SendResult first = queue.offer(OutboundMessage.text("one"));
+		SendResult second = queue.offer(OutboundMessage.text("two"));
+		this.writer.completeNext();
+		this.writer.completeNext();
+		assertThat(this.writer.written()).containsExactly("one", "two");
+		assertThat(first.delivery()).isNotDone();
+		assertThat(queue.unacknowledgedBytes()).isEqualTo(6);
+		queue.acknowledge(1);
+		assertThat(first.delivery()).succeedsWithin(Duration.ofSeconds(5));
+		assertThat(second.delivery()).isNotDone();
+		assertThat(queue.unacknowledgedBytes()).isEqualTo(3);
+		assertThatThrownBy(() -> queue.acknowledge(3)).isInstanceOf(ResumeProtocolException.class);
+		assertThatThrownBy(() -> queue.acknowledge(0)).isInstanceOf(ResumeProtocolException.class);
+	}
+
+	@Test
+	void aResumeWritesTheAnswerFirstThenWhatThePeerLacksInOrderThenTheQueue() {
+		OutboundQueue queue = resumingQueue(100, 1000);
+		queue.attach(this.writer);
+		SendResult one = queue.offer(OutboundMessage.text("one"));
+		queue.offer(OutboundMessage.text("two"));
+		queue.offer(OutboundMessage.text("three"));
+		this.writer.completeNext();
+		// "two" is on the wire when the transport dies; "three" was never written.
+		queue.detach(null);
+		queue.offer(OutboundMessage.text("four"));
+		queue.offerControl(OutboundMessage.control("\u0000A 9"));
+		queue.offerControl(OutboundMessage.control("\u0000S token 0 1"));
+		HeldWriter next = new HeldWriter();
+		queue.resume(next, 1);
+		assertThat(one.delivery()).succeedsWithin(Duration.ofSeconds(5));
+		for (int i = 0; i < 3; i++) {
+			next.completeNext();
+		}
+		assertThat(next.written()).as("no acknowledgement while detached; the answer first; 'two' again, once")
+			.containsExactly("\u0000S token 0 1", "two", "three", "four");
+		queue.acknowledge(4);
+		assertThat(queue.unacknowledgedBytes()).isZero();
+	}
+
+	@Test
+	void inResumeModeAFailedWriteIsKeptForTheNextTransportAndADataMessageStartingWithNulIsEscaped() {
+		OutboundQueue queue = resumingQueue(100, 1000);
+		queue.attach(this.writer);
+		SendResult nul = queue.offer(OutboundMessage.text("\u0000x"));
+		this.writer.failNext(new IOException("connection reset"));
+		assertThat(nul.delivery()).isNotDone();
+		assertThat(this.undelivered).isEmpty();
+		HeldWriter next = new HeldWriter();
+		queue.resume(next, 0);
+		assertThat(next.written()).containsExactly("\u0000\u0000x");
+		queue.close(SendFailure.CLOSED);
+		assertThat(failureOf(nul)).isEqualTo(SendFailure.CLOSED);
+	}
+
+	@Test
+	void unacknowledgedBytesPastTheReplayLimitAreReportedOnce() {
+		AtomicInteger overflows = new AtomicInteger();
+		OutboundQueue queue = new OutboundQueue(new SendLimits(100, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1),
+				this.scheduler, Runnable::run, new OutboundQueue.Observer() {
+					@Override
+					public void undelivered(SendFailure reason) {
+					}
+
+					@Override
+					public void overflowClose() {
+					}
+
+					@Override
+					public void replayOverflow() {
+						overflows.incrementAndGet();
+					}
+				}, 5);
+		queue.attach(this.writer);
+		queue.offer(OutboundMessage.text("1234"));
+		this.writer.completeNext();
+		assertThat(overflows).hasValue(0);
+		queue.offer(OutboundMessage.text("56"));
+		this.writer.completeNext();
+		queue.offer(OutboundMessage.text("78"));
+		this.writer.completeNext();
+		assertThat(overflows).hasValue(1);
+	}
+
+	private OutboundQueue resumingQueue(long limit, long replayLimit) {
+		return new OutboundQueue(new SendLimits(limit, OverflowPolicy.REJECT, Duration.ofSeconds(1), 0, 1), this.scheduler,
+				Runnable::run, observer(), replayLimit);
 	}
 
 	private OutboundQueue queue(long limit, OverflowPolicy policy) {

@@ -319,7 +319,7 @@ final class ClientResume {
 		}
 		cancelHelloTimer(current);
 		current.phase = Phase.PROTOCOL;
-		MessageWriter writer = writer(current.webSocket, true);
+		MessageWriter writer = writer(current.webSocket);
 		current.writer = writer;
 		this.token = session.token();
 		ResumeOutcome outcome;
@@ -376,7 +376,7 @@ final class ClientResume {
 		this.token = null;
 		this.previousLost = null;
 		this.acks = new AckSchedule();
-		MessageWriter writer = writer(current.webSocket, false);
+		MessageWriter writer = writer(current.webSocket);
 		current.writer = writer;
 		boolean lost = outcome != null;
 		WebSocket ws = current.webSocket;
@@ -526,15 +526,12 @@ final class ClientResume {
 		this.callbacks.handlerThen((h) -> h.onBinary(this.connection, message), () -> ws.request(1));
 	}
 
-	/** Writes the queue's messages; in the protocol, a data message that starts with NUL is escaped. */
-	private static MessageWriter writer(WebSocket ws, boolean protocol) {
-		return (message) -> {
-			if (message.isText()) {
-				String text = (protocol && !message.isControl()) ? ResumeWire.escape(message.text()) : message.text();
-				return ws.sendText(text, true);
-			}
-			return ws.sendBinary(protocol ? ResumeWire.escape(message.binary()) : message.binary(), true);
-		};
+	/**
+	 * Writes the queue's messages as they come: the queue itself escapes a data message that starts with
+	 * NUL while the session speaks the protocol (one place for the envelope, the server's too).
+	 */
+	private static MessageWriter writer(WebSocket ws) {
+		return (message) -> message.isText() ? ws.sendText(message.text(), true) : ws.sendBinary(message.binary(), true);
 	}
 
 }

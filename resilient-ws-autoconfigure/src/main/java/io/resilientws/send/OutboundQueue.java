@@ -120,6 +120,13 @@ public final class OutboundQueue {
 	private boolean inFlightCounted;
 
 	/**
+	 * The writer {@link #inFlight} was handed to. In resume mode the same message can be written again
+	 * on a new transport while its write on the dead one has yet to report: only the completion from
+	 * this writer ends the write in flight.
+	 */
+	private @Nullable MessageWriter inFlightWriter;
+
+	/**
 	 * When the write of {@link #inFlight} started; null exactly when no write is in progress. Written
 	 * under the lock, read without it by {@link #writingSince()}: the server registry's stall sweep
 	 * asks every session once a second, and taking each queue's lock for that stored the owner thread
@@ -676,12 +683,17 @@ public final class OutboundQueue {
 		boolean replayOverflow = false;
 		while (true) {
 			OutboundMessage next;
+			OutboundMessage onWire;
 			MessageWriter target;
 			this.lock.lock();
 			try {
 				this.drainAgain = false;
 				next = takeNextWritable();
 				target = this.writer;
+				// While the peer speaks the resume protocol, a data message that starts with NUL is escaped
+				// on the wire (RESUME-PROTOCOL §2); a plain peer gets it as it is.
+				onWire = (next != null && this.replay != null && this.numbering && !next.isControl())
+						? next.escapedForResume() : next;
 				if (this.replay != null && !this.replayOverflowed && this.replay.overLimit()) {
 					this.replayOverflowed = true;
 					replayOverflow = true;
@@ -697,7 +709,7 @@ public final class OutboundQueue {
 			finally {
 				this.lock.unlock();
 			}
-			write(target, next);
+			write(target, next, onWire);
 		}
 		if (replayOverflow) {
 			this.observer.replayOverflow();
@@ -743,6 +755,7 @@ public final class OutboundQueue {
 	private @Nullable OutboundMessage startWrite(@Nullable OutboundMessage message, boolean counted) {
 		this.inFlight = message;
 		this.inFlightCounted = counted;
+		this.inFlightWriter = this.writer;
 		this.inFlightSince = this.scheduler.getClock().instant();
 		return message;
 	}
@@ -763,11 +776,10 @@ public final class OutboundQueue {
 		}
 	}
 
-	private void write(MessageWriter target, OutboundMessage message) {
+	private void write(MessageWriter target, OutboundMessage message, OutboundMessage onWire) {
 		CompletableFuture<?> written;
 		try {
-			// In resume mode a data message that starts with NUL is escaped on the wire (RESUME-PROTOCOL §2).
-			written = target.write((this.replay != null && !message.isControl()) ? message.escapedForResume() : message);
+			written = target.write(onWire);
 		}
 		catch (RuntimeException ex) {
 			written = CompletableFuture.failedFuture(ex);
@@ -779,9 +791,10 @@ public final class OutboundQueue {
 		boolean transportBroken = false;
 		this.lock.lock();
 		try {
-			if (this.inFlight == message) {
+			if (this.inFlight == message && this.inFlightWriter == target) {
 				this.inFlight = null;
 				this.inFlightSince = null;
+				this.inFlightWriter = null;
 				if (this.inFlightCounted) {
 					this.bufferedBytes -= message.size();
 				}

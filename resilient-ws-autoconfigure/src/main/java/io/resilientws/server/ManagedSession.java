@@ -131,6 +131,13 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Set once the application's handler has been told the session closed: nothing reaches it after. */
 	private volatile boolean closed;
 
+	/**
+	 * Set once someone closes the session on purpose ({@link #closeAfterFlush}: the application, the
+	 * drain, a reused token), whatever else was decided before: such a session ends, it never waits for
+	 * its client or resumes.
+	 */
+	private volatile boolean closing;
+
 	private static final String ATTRIBUTE = ManagedSession.class.getName();
 
 	private final EndpointStatistics statistics;
@@ -278,13 +285,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return whether the session is now detached (its handler is told nothing)
 	 */
 	boolean detachOnLoss(CloseStatus status) {
-		if (this.resume == null || this.registry.isDraining()) {
+		if (this.resume == null || this.closing || this.registry.isDraining()) {
 			return false;
 		}
 		Ending ended = this.ending.get();
-		boolean lost = (ended == null) ? isLossCode(status.getCode())
-				: ended.application() == null && (ended.server() == CloseCause.HEARTBEAT_TIMEOUT
-						|| ended.server() == CloseCause.ERROR);
+		boolean lost = (ended == null) ? isLossCode(status.getCode()) : endedByLoss(ended);
 		if (!lost || !this.resume.detach(status)) {
 			return false;
 		}
@@ -296,6 +301,12 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	// 3006: a resuming client gave the connection up for lost (a browser cannot drop it without a close
 	// frame, and may send only 1000 and 3000-4999); see docs/RESUME-PROTOCOL.md §5.
+	/** Whether the server ended the connection because it was lost (a dead heartbeat, a failed write). */
+	private static boolean endedByLoss(Ending ended) {
+		return ended.application() == null
+				&& (ended.server() == CloseCause.HEARTBEAT_TIMEOUT || ended.server() == CloseCause.ERROR);
+	}
+
 	private static boolean isLossCode(int code) {
 		return code == 1006 || code == 1001 || code == 1011 || code == 1012 || code == 1013
 				|| code == ResumeWire.CONNECTION_GIVEN_UP;
@@ -318,6 +329,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		if (clientReceived > written) {
 			throw new ResumeProtocolException(
 					"the client claims " + clientReceived + " messages of " + written + " written");
+		}
+		Ending ended = this.ending.get();
+		if (this.closing || (ended != null && !endedByLoss(ended))) {
+			// Being closed on purpose (by the application, a policy, the drain): it ends, it does not resume.
+			return null;
 		}
 		WebSocketSession previous = transport();
 		boolean wasAttached = resume.state() == SessionResume.State.ATTACHED;
@@ -498,6 +514,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			this.registry.endDetached(this, ResumeFrame.RefusalReason.UNKNOWN, status);
 			return CompletableFuture.completedFuture(null);
 		}
+		this.closing = true;
 		if (cause != null) {
 			serverEnds(cause);
 		}

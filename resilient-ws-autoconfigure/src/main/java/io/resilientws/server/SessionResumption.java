@@ -200,7 +200,7 @@ final class SessionResumption {
 			this.registry.publish(new SessionEvent.ResumeRefused(greeted.endpoint(), refused,
 					this.registry.scheduler().getClock().instant()));
 		}
-		SessionResume resume = new SessionResume(greeted.handler(), System::nanoTime, this.random);
+		SessionResume resume = new SessionResume(greeted.handler(), this::nanoTime, this.random);
 		ManagedSession session = this.registry.opened(connection, greeted.endpoint(), resume,
 				resume.newSessionAnswer(refused));
 		this.byToken.put(resume.token(), session);
@@ -247,6 +247,13 @@ final class SessionResumption {
 		for (String used : resume.usedTokens()) {
 			this.byUsedToken.remove(used, session);
 		}
+	}
+
+	// The registry's clock (monotonic in production, manual in tests) in nanoseconds, for the
+	// acknowledgement delay: timers and their deadlines must read the same clock.
+	private long nanoTime() {
+		java.time.Instant now = this.registry.scheduler().getClock().instant();
+		return now.getEpochSecond() * 1_000_000_000L + now.getNano();
 	}
 
 	/** How many sessions are detached, waiting for their clients. */

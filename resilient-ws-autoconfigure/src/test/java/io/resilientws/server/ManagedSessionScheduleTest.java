@@ -1,7 +1,6 @@
 package io.resilientws.server;
 
 import java.io.IOException;
-import java.lang.reflect.Field;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.security.Principal;
@@ -11,17 +10,14 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.AbstractExecutorService;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.ReentrantLock;
 
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
-import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.OverflowPolicy;
 import io.resilientws.send.SendLimits;
 import io.resilientws.send.SendResult;
 import io.resilientws.testsupport.ManualTaskScheduler;
+import io.resilientws.testsupport.StepExecutor;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -65,10 +61,6 @@ class ManagedSessionScheduleTest {
 	private static final int[] APP_CLOSE_CODES = { 1000, 1003, 1008, 4000 };
 
 	private static final int[] PEER_CLOSE_CODES = { 1000, 1001, 1006, 1011, 4001 };
-
-	private static final Field OUTBOUND = field(ManagedSession.class, "outbound");
-
-	private static final Field LOCK = field(OutboundQueue.class, "lock");
 
 	private static final ch.qos.logback.classic.Logger REGISTRY_LOG = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
 		.getLogger(ServerSessionRegistry.class);
@@ -280,7 +272,7 @@ class ManagedSessionScheduleTest {
 		/** Records a violation when any session's send-buffer lock is held by this thread now. */
 		private void underLock(String what) {
 			for (Peer peer : this.peers) {
-				if (peer.managed != null && lockOf(peer.managed).isHeldByCurrentThread()) {
+				if (peer.managed != null && ScheduleLocks.sendBufferLockHeld(peer.managed)) {
 					this.violations.add(what + " ran under " + peer.getId() + "'s send buffer lock");
 				}
 			}
@@ -436,73 +428,6 @@ class ManagedSessionScheduleTest {
 
 		}
 
-	}
-
-	/** The I/O pool: holds every task, and runs one, chosen by the schedule's random, when told. */
-	private static final class StepExecutor extends AbstractExecutorService {
-
-		private final List<Runnable> tasks = new ArrayList<>();
-
-		@Override
-		public void execute(Runnable task) {
-			this.tasks.add(task);
-		}
-
-		void runOne(Random random) {
-			if (!this.tasks.isEmpty()) {
-				this.tasks.remove(random.nextInt(this.tasks.size())).run();
-			}
-		}
-
-		int pending() {
-			return this.tasks.size();
-		}
-
-		@Override
-		public void shutdown() {
-		}
-
-		@Override
-		public List<Runnable> shutdownNow() {
-			return List.of();
-		}
-
-		@Override
-		public boolean isShutdown() {
-			return false;
-		}
-
-		@Override
-		public boolean isTerminated() {
-			return false;
-		}
-
-		@Override
-		public boolean awaitTermination(long timeout, TimeUnit unit) {
-			return true;
-		}
-
-	}
-
-	private static ReentrantLock lockOf(ManagedSession session) {
-		try {
-			return (ReentrantLock) LOCK.get(OUTBOUND.get(session));
-		}
-		catch (IllegalAccessException ex) {
-			throw new IllegalStateException(ex);
-		}
-	}
-
-	private static Field field(Class<?> type, String name) {
-		try {
-			Field field = type.getDeclaredField(name);
-			field.setAccessible(true);
-			return field;
-		}
-		catch (NoSuchFieldException ex) {
-			throw new IllegalStateException(type.getSimpleName() + " has no field " + name
-					+ " any more: this test reads the send buffer's lock through it", ex);
-		}
 	}
 
 }

@@ -109,6 +109,10 @@ public final class ClientConnectionMetrics implements MeterBinder, ConnectionLis
 		else if (event instanceof ConnectionEvent.HeartbeatAnswered answered) {
 			target.heartbeatRoundTrip.record(answered.roundTrip());
 		}
+		else if (event instanceof ConnectionEvent.Resumed resumed) {
+			target.resumed(resumed.outcome().recovered() ? "recovered"
+					: resumed.outcome().notRecoveredReason().map(ClientConnectionMetrics::lowerCase).orElse("unknown"));
+		}
 	}
 
 	static String lowerCase(Enum<?> value) {
@@ -199,6 +203,17 @@ public final class ClientConnectionMetrics implements MeterBinder, ConnectionLis
 				.baseUnit("attempts")
 				.description("Reconnect attempts, by outcome")
 				.register(this.registry);
+		}
+
+		void resumed(String outcome) {
+			// Outcomes are a fixed set: recovered, or one of ResumeOutcome.Reason.
+			Counter.builder(PREFIX + "resumes")
+				.tags(this.tags)
+				.tag("outcome", outcome)
+				.baseUnit("resumes")
+				.description("Sessions this connection came back to after a loss, by outcome (recovered, or why not)")
+				.register(this.registry)
+				.increment();
 		}
 
 		void close(int code, String initiator) {

@@ -1,6 +1,7 @@
 package io.resilientws.metrics;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +17,7 @@ import io.resilientws.client.CloseInitiator;
 import io.resilientws.client.ConnectionEvent;
 import io.resilientws.client.ConnectionListener;
 import io.resilientws.client.ConnectionRegistry;
+import io.resilientws.client.ResumeOutcome;
 import io.resilientws.client.ConnectionSettings;
 import io.resilientws.client.ConnectionState;
 import io.resilientws.client.ManagedConnection;
@@ -51,6 +53,8 @@ class ClientConnectionMetricsTest {
 
 	private ConnectionRegistry registry;
 
+	private ClientConnectionMetrics metrics;
+
 	private TestWebSocketServer server;
 
 	private TcpProxy proxy;
@@ -63,7 +67,8 @@ class ClientConnectionMetricsTest {
 			throw new IllegalStateException("no TLS in this test");
 		}, (event) -> {
 		}, ConnectionSettings::builder, Duration.ofSeconds(5));
-		new ClientConnectionMetrics(this.registry).bindTo(this.meters);
+		this.metrics = new ClientConnectionMetrics(this.registry);
+		this.metrics.bindTo(this.meters);
 	}
 
 	@AfterEach
@@ -240,6 +245,17 @@ class ClientConnectionMetricsTest {
 	}
 
 	/** A counter or function counter's count; 0 when there is none. */
+	@Test
+	void resumesAreCountedByOutcome() {
+		this.registry.register("feed", ConnectionSettings.builder().url(this.server.url()).build(), this.handler);
+		this.metrics.onEvent(new ConnectionEvent.Resumed("feed", Instant.now(), new ResumeOutcome(true, null)));
+		this.metrics.onEvent(new ConnectionEvent.Resumed("feed", Instant.now(), new ResumeOutcome(true, null)));
+		this.metrics.onEvent(new ConnectionEvent.Resumed("feed", Instant.now(),
+				new ResumeOutcome(false, ResumeOutcome.Reason.EXPIRED)));
+		assertThat(counter("resumes", "outcome", "recovered")).isEqualTo(2);
+		assertThat(counter("resumes", "outcome", "expired")).isEqualTo(1);
+	}
+
 	private double counter(String name, String... tags) {
 		Search search = this.meters.find("resilientws.client." + name).tag("connection", "feed").tags(tags);
 		return search.counters().stream().mapToDouble(Counter::count).sum()

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.IntStream;
@@ -199,6 +200,25 @@ class SessionResumeTest {
 		assertThat(refused.reason()).isEqualTo(RefusalReason.PRINCIPAL);
 		assertThat(alice.resume(proxyUrl(proxy) + "?user=alice").recovered()).isTrue();
 		assertThat(this.registry.find(session.getId())).containsSame(session);
+	}
+
+	@Test
+	void aResumeFromAForbiddenOriginIsRefusedAtTheHandshakeLikeAnyOther() {
+		TestWebSocketServer.Builder builder = TestWebSocketServer.builder()
+			.resilientWsAutoConfiguration(true)
+			.allowedOrigins("http://chat.example")
+			.property("resilient-ws.server.resume.enabled", "true");
+		this.server = builder.start();
+		this.registry = this.server.applicationContext().getBean(ServerSessionRegistry.class);
+		this.registry.addListener(this.events::add);
+		TcpProxy proxy = proxy();
+		ResumeProtocolClient owner = client(proxyUrl(proxy));
+		proxy.cutAll();
+		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 1);
+		// The token travels in the first message, after the handshake: a forbidden origin never gets that far.
+		assertThat(RawClient.attempt(this.server.url() + "?rws-resume=1", Map.of("Origin", "http://evil.example")))
+			.failsWithin(WAIT);
+		assertThat(owner.resume(proxyUrl(proxy)).recovered()).isTrue();
 	}
 
 	@Test

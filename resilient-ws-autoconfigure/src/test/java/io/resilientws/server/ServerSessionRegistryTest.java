@@ -282,7 +282,8 @@ class ServerSessionRegistryTest {
 				assertThat(refused.getResponse().statusCode()).isEqualTo(503);
 				assertThat(refused.getResponse().headers().firstValue("Retry-After")).contains("7");
 			});
-		assertThat(this.registry.count()).isEqualTo(2);
+		// A client's handshake completes a moment before the registry has its session (seen under load).
+		await().atMost(WAIT).until(() -> this.registry.count() == 2);
 		first.close();
 		await().atMost(WAIT).until(() -> this.registry.count() == 1);
 		assertThat(client(this.server.url())).isNotNull();

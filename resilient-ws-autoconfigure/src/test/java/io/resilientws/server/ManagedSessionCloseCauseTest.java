@@ -1,33 +1,26 @@
 package io.resilientws.server;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.security.Principal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.AbstractExecutorService;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 
 import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSettings;
 import io.resilientws.send.OverflowPolicy;
 import io.resilientws.send.SendLimits;
+import io.resilientws.testsupport.FakeContainerSession;
 import io.resilientws.testsupport.ManualTaskScheduler;
+import io.resilientws.testsupport.StepExecutor;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
-import org.springframework.http.HttpHeaders;
 import org.springframework.web.socket.CloseStatus;
 import org.springframework.web.socket.PingMessage;
 import org.springframework.web.socket.TextMessage;
-import org.springframework.web.socket.WebSocketExtension;
 import org.springframework.web.socket.WebSocketMessage;
-import org.springframework.web.socket.WebSocketSession;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -41,7 +34,7 @@ class ManagedSessionCloseCauseTest {
 
 	private final ManualTaskScheduler scheduler = new ManualTaskScheduler();
 
-	private final ManualPool pool = new ManualPool();
+	private final StepExecutor pool = new StepExecutor();
 
 	private final List<SessionEvent> events = new CopyOnWriteArrayList<>();
 
@@ -136,60 +129,20 @@ class ManagedSessionCloseCauseTest {
 		return closed.get(0);
 	}
 
-	/** The I/O pool: holds every task until {@link #runAll} runs them in order, new ones included. */
-	private static final class ManualPool extends AbstractExecutorService {
-
-		private final List<Runnable> tasks = new ArrayList<>();
-
-		@Override
-		public void execute(Runnable task) {
-			this.tasks.add(task);
-		}
-
-		void runAll() {
-			while (!this.tasks.isEmpty()) {
-				this.tasks.remove(0).run();
-			}
-		}
-
-		@Override
-		public void shutdown() {
-		}
-
-		@Override
-		public List<Runnable> shutdownNow() {
-			return List.of();
-		}
-
-		@Override
-		public boolean isShutdown() {
-			return false;
-		}
-
-		@Override
-		public boolean isTerminated() {
-			return false;
-		}
-
-		@Override
-		public boolean awaitTermination(long timeout, TimeUnit unit) {
-			return true;
-		}
-
-	}
-
 	/**
 	 * The container's session: records the closes the library asks for and fails writes when told.
 	 * It never reports a close by itself; the test does, as the container would, with
 	 * {@code registry.closed}.
 	 */
-	private static final class ContainerSession implements WebSocketSession {
-
-		private final Map<String, Object> attributes = new HashMap<>();
+	private static final class ContainerSession extends FakeContainerSession {
 
 		final List<CloseStatus> closes = new ArrayList<>();
 
 		boolean failWrites;
+
+		ContainerSession() {
+			super("s1", URI.create("ws://localhost/chat"));
+		}
 
 		@Override
 		public void sendMessage(WebSocketMessage<?> message) throws IOException {
@@ -204,76 +157,8 @@ class ManagedSessionCloseCauseTest {
 		}
 
 		@Override
-		public void close() {
-			close(CloseStatus.NORMAL);
-		}
-
-		@Override
-		public String getId() {
-			return "s1";
-		}
-
-		@Override
-		public Map<String, Object> getAttributes() {
-			return this.attributes;
-		}
-
-		@Override
 		public boolean isOpen() {
 			return true;
-		}
-
-		@Override
-		public @Nullable URI getUri() {
-			return URI.create("ws://localhost/chat");
-		}
-
-		@Override
-		public HttpHeaders getHandshakeHeaders() {
-			return new HttpHeaders();
-		}
-
-		@Override
-		public @Nullable Principal getPrincipal() {
-			return null;
-		}
-
-		@Override
-		public @Nullable InetSocketAddress getLocalAddress() {
-			return null;
-		}
-
-		@Override
-		public @Nullable InetSocketAddress getRemoteAddress() {
-			return null;
-		}
-
-		@Override
-		public @Nullable String getAcceptedProtocol() {
-			return null;
-		}
-
-		@Override
-		public void setTextMessageSizeLimit(int messageSizeLimit) {
-		}
-
-		@Override
-		public int getTextMessageSizeLimit() {
-			return 0;
-		}
-
-		@Override
-		public void setBinaryMessageSizeLimit(int messageSizeLimit) {
-		}
-
-		@Override
-		public int getBinaryMessageSizeLimit() {
-			return 0;
-		}
-
-		@Override
-		public List<WebSocketExtension> getExtensions() {
-			return List.of();
 		}
 
 	}

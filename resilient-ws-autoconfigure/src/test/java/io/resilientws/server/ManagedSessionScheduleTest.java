@@ -1,14 +1,10 @@
 package io.resilientws.server;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.security.Principal;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 
 import io.resilientws.heartbeat.HeartbeatMode;
@@ -16,6 +12,7 @@ import io.resilientws.heartbeat.HeartbeatSettings;
 import io.resilientws.send.OverflowPolicy;
 import io.resilientws.send.SendLimits;
 import io.resilientws.send.SendResult;
+import io.resilientws.testsupport.FakeContainerSession;
 import io.resilientws.testsupport.ManualTaskScheduler;
 import io.resilientws.testsupport.StepExecutor;
 import org.jspecify.annotations.Nullable;
@@ -23,12 +20,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import org.springframework.http.HttpHeaders;
 import org.springframework.web.socket.CloseStatus;
 import org.springframework.web.socket.PingMessage;
 import org.springframework.web.socket.PongMessage;
 import org.springframework.web.socket.TextMessage;
-import org.springframework.web.socket.WebSocketExtension;
 import org.springframework.web.socket.WebSocketMessage;
 import org.springframework.web.socket.WebSocketSession;
 
@@ -283,11 +278,9 @@ class ManagedSessionScheduleTest {
 		}
 
 		/** The container's session: records what the library does to it, and fails writes when told. */
-		private final class Peer implements WebSocketSession {
+		private final class Peer extends FakeContainerSession {
 
 			private final String id;
-
-			private final Map<String, Object> attributes = new HashMap<>();
 
 			ManagedSession managed;
 
@@ -305,6 +298,7 @@ class ManagedSessionScheduleTest {
 			int closedEvents;
 
 			Peer(String id) {
+				super(id, URI.create("ws://localhost/chat"));
 				this.id = id;
 			}
 
@@ -354,76 +348,8 @@ class ManagedSessionScheduleTest {
 			}
 
 			@Override
-			public void close() {
-				close(CloseStatus.NORMAL);
-			}
-
-			@Override
-			public String getId() {
-				return this.id;
-			}
-
-			@Override
-			public Map<String, Object> getAttributes() {
-				return this.attributes;
-			}
-
-			@Override
 			public boolean isOpen() {
 				return !this.handlerToldClosed;
-			}
-
-			@Override
-			public @Nullable URI getUri() {
-				return URI.create("ws://localhost/chat");
-			}
-
-			@Override
-			public HttpHeaders getHandshakeHeaders() {
-				return new HttpHeaders();
-			}
-
-			@Override
-			public @Nullable Principal getPrincipal() {
-				return null;
-			}
-
-			@Override
-			public @Nullable InetSocketAddress getLocalAddress() {
-				return null;
-			}
-
-			@Override
-			public @Nullable InetSocketAddress getRemoteAddress() {
-				return null;
-			}
-
-			@Override
-			public @Nullable String getAcceptedProtocol() {
-				return null;
-			}
-
-			@Override
-			public void setTextMessageSizeLimit(int messageSizeLimit) {
-			}
-
-			@Override
-			public int getTextMessageSizeLimit() {
-				return 0;
-			}
-
-			@Override
-			public void setBinaryMessageSizeLimit(int messageSizeLimit) {
-			}
-
-			@Override
-			public int getBinaryMessageSizeLimit() {
-				return 0;
-			}
-
-			@Override
-			public List<WebSocketExtension> getExtensions() {
-				return List.of();
 			}
 
 		}

@@ -1,9 +1,7 @@
 package io.resilientws.server;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.URI;
-import java.security.Principal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,15 +16,14 @@ import io.resilientws.resume.ResumeWire;
 import io.resilientws.send.OverflowPolicy;
 import io.resilientws.send.SendLimits;
 import io.resilientws.send.SendResult;
+import io.resilientws.testsupport.FakeContainerSession;
 import io.resilientws.testsupport.ManualTaskScheduler;
 import io.resilientws.testsupport.StepExecutor;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
-import org.springframework.http.HttpHeaders;
 import org.springframework.web.socket.CloseStatus;
 import org.springframework.web.socket.TextMessage;
-import org.springframework.web.socket.WebSocketExtension;
 import org.springframework.web.socket.WebSocketMessage;
 import org.springframework.web.socket.WebSocketSession;
 import org.springframework.web.socket.handler.AbstractWebSocketHandler;
@@ -437,13 +434,11 @@ class SessionResumeScheduleTest {
 		}
 
 		/** A container connection: records what the library writes to it, and refuses writes once dead. */
-		private final class Connection implements WebSocketSession {
+		private final class Connection extends FakeContainerSession {
 
 			final Client client;
 
 			final String id;
-
-			private final Map<String, Object> attributes = new HashMap<>();
 
 			boolean dead;
 
@@ -452,6 +447,7 @@ class SessionResumeScheduleTest {
 			private boolean handlerToldClosed;
 
 			Connection(Client client, String id) {
+				super(id, URI.create("ws://localhost/chat?" + ResumeWire.QUERY_PARAMETER + "=" + ResumeWire.VERSION));
 				this.client = client;
 				this.id = id;
 			}
@@ -491,76 +487,8 @@ class SessionResumeScheduleTest {
 			}
 
 			@Override
-			public void close() {
-				close(CloseStatus.NORMAL);
-			}
-
-			@Override
-			public String getId() {
-				return this.id;
-			}
-
-			@Override
-			public Map<String, Object> getAttributes() {
-				return this.attributes;
-			}
-
-			@Override
 			public boolean isOpen() {
 				return !this.dead;
-			}
-
-			@Override
-			public @Nullable URI getUri() {
-				return URI.create("ws://localhost/chat?" + ResumeWire.QUERY_PARAMETER + "=" + ResumeWire.VERSION);
-			}
-
-			@Override
-			public HttpHeaders getHandshakeHeaders() {
-				return new HttpHeaders();
-			}
-
-			@Override
-			public @Nullable Principal getPrincipal() {
-				return null;
-			}
-
-			@Override
-			public @Nullable InetSocketAddress getLocalAddress() {
-				return null;
-			}
-
-			@Override
-			public @Nullable InetSocketAddress getRemoteAddress() {
-				return null;
-			}
-
-			@Override
-			public @Nullable String getAcceptedProtocol() {
-				return null;
-			}
-
-			@Override
-			public void setTextMessageSizeLimit(int messageSizeLimit) {
-			}
-
-			@Override
-			public int getTextMessageSizeLimit() {
-				return 0;
-			}
-
-			@Override
-			public void setBinaryMessageSizeLimit(int messageSizeLimit) {
-			}
-
-			@Override
-			public int getBinaryMessageSizeLimit() {
-				return 0;
-			}
-
-			@Override
-			public List<WebSocketExtension> getExtensions() {
-				return List.of();
 			}
 
 		}

@@ -25,6 +25,13 @@ public final class StepExecutor extends AbstractExecutorService {
 		}
 	}
 
+	/** Runs every task, new ones too, oldest first. */
+	public void runAll() {
+		while (!this.tasks.isEmpty()) {
+			this.tasks.remove(0).run();
+		}
+	}
+
 	public int pending() {
 		return this.tasks.size();
 	}

@@ -29,6 +29,14 @@ import org.springframework.scheduling.TaskScheduler;
  * the send path, and a future nobody attached to costs no hand-off. An unobserved message
  * ({@link #offerAndForget}) has no future at all: its fate reaches only the {@link Observer}, which is
  * called on the thread where it is decided, as for every message.
+ * <p>
+ * In resume mode (docs/RESUME-PROTOCOL.md) written data messages are numbered and kept until the
+ * peer acknowledges them ({@link SendReplay}), and control messages go out ahead of everything.
+ * <p>
+ * Longer than our usual 500 lines on purpose: one lock guards the whole send path (admission and the
+ * overflow policies, the heartbeat slot, control messages, resends, the write in flight), and
+ * splitting it would spread that lock over classes; what needs no lock of its own is apart
+ * ({@link SendReplay}, {@link RateLimiter}, {@link DeliveryFuture}).
  */
 public final class OutboundQueue {
 

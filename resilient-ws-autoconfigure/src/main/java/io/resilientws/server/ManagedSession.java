@@ -42,6 +42,16 @@ import org.springframework.web.socket.handler.WebSocketSessionDecorator;
  * {@link #send(String)} says what became of a message; {@link #sendMessage} (the Spring API that
  * existing handlers call) reports undelivered messages through meters and events instead, so that
  * a slow client never throws into the code that broadcasts to it.
+ * <p>
+ * A resuming session (docs/RESUME-PROTOCOL.md) is one logical session over a {@link TransportSwitch}:
+ * a connection lost abnormally detaches it ({@link #detachOnLoss}), the client's next connection takes
+ * it up again ({@link #resumeOn}), and the same object is what the handler holds throughout.
+ * <p>
+ * Longer than our usual 500 lines on purpose: every path of a session passes through this object (the
+ * Spring API, sends, inbound limits, the heartbeat, the cause a close is counted under, detach and
+ * resume), and they share its state (who ended it, its connection, its send buffer). What has state
+ * of its own lives apart: {@link OutboundQueue}, {@link InboundBackPressure}, {@link SessionResume},
+ * {@link ResumeReceiver}, {@link TransportSwitch}.
  */
 public final class ManagedSession extends WebSocketSessionDecorator {
 
@@ -145,6 +155,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** What a resuming session keeps across its connections; null for a session that does not resume. */
 	private final @Nullable SessionResume resume;
 
+	/** Takes what a resuming session's client sends; null for a session that does not resume. */
+	private final @Nullable ResumeReceiver resumeReceiver;
+
 	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry,
 			EndpointStatistics statistics) {
 		this(delegate, endpoint, registry, statistics, null);
@@ -207,6 +220,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 				terminate(CloseCause.HEARTBEAT_TIMEOUT, new CloseStatus(1001, "heartbeat timeout"));
 			}
 		});
+		this.resumeReceiver = (resume != null) ? new ResumeReceiver(resume, this.outbound, registry.scheduler()) : null;
 		this.inboundRate = (settings.inboundMessagesPerSecond() > 0) ? new RateLimiter(
 				settings.inboundMessagesPerSecond(), settings.inboundBurst(), registry.scheduler().getClock()) : null;
 	}
@@ -614,61 +628,19 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		return true;
 	}
 
-	// The resume protocol's part of an inbound message: acknowledgements are taken, data counted and
-	// acknowledged in time, escapes undone. A message that breaks the protocol closes with 1002.
+	// The resume protocol's part of an inbound message; one that breaks the protocol closes with 1002.
 	private @Nullable WebSocketMessage<?> resumeInbound(WebSocketMessage<?> message) {
-		SessionResume resume = this.resume;
-		if (resume == null || message instanceof PongMessage) {
+		if (this.resumeReceiver == null) {
 			return message;
 		}
 		try {
-			WebSocketMessage<?> data;
-			if (message instanceof TextMessage text) {
-				ResumeWire.Inbound inbound = ResumeWire.read(text.getPayload());
-				if (inbound instanceof ResumeWire.Inbound.Control control) {
-					if (!(control.frame() instanceof ResumeFrame.Ack ack)) {
-						throw new ResumeProtocolException("an unexpected control message");
-					}
-					this.outbound.acknowledge(ack.received());
-					return null;
-				}
-				String payload = ((ResumeWire.Inbound.Data) inbound).text();
-				data = (payload.length() == text.getPayloadLength()) ? text : new TextMessage(payload);
-			}
-			else if (message instanceof BinaryMessage binary) {
-				ByteBuffer payload = ResumeWire.read(binary.getPayload());
-				data = (payload.remaining() == binary.getPayloadLength()) ? binary : new BinaryMessage(payload);
-			}
-			else {
-				return message;
-			}
-			acknowledgeLater(resume.dataReceived(data.getPayloadLength()));
-			return data;
+			return this.resumeReceiver.received(message);
 		}
 		catch (ResumeProtocolException ex) {
 			logger.debug("Session " + getId() + " broke the resume protocol: " + ex.getMessage());
 			closeForViolation(CloseCause.ERROR, CloseStatus.PROTOCOL_ERROR);
 			return null;
 		}
-	}
-
-	private void acknowledgeLater(SessionResume.AckDecision decision) {
-		if (decision.ack() != null) {
-			this.outbound.offerControl(OutboundMessage.control(decision.ack()));
-		}
-		if (decision.timerNanos() >= 0) {
-			scheduleAck(decision.timerNanos());
-		}
-	}
-
-	private void scheduleAck(long delayNanos) {
-		this.registry.scheduler().schedule(() -> {
-			SessionResume resume = this.resume;
-			if (resume == null || this.closed) {
-				return;
-			}
-			acknowledgeLater(resume.ackTimerFired());
-		}, this.registry.scheduler().getClock().instant().plusNanos(delayNanos));
 	}
 
 	private boolean withinInboundRate() {

@@ -15,7 +15,10 @@ import java.util.concurrent.Executor;
 
 import io.resilientws.heartbeat.HeartbeatSweep;
 import io.resilientws.send.SendResult;
+import io.resilientws.resume.ResumeFrame;
+import io.resilientws.resume.ResumeWire;
 import io.resilientws.testsupport.ManualTaskScheduler;
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -37,6 +40,11 @@ import static org.assertj.core.api.Assertions.fail;
  * <li>nothing connects after a local close or a stop (until the application asks again);</li>
  * <li>every accepted message's delivery future completes, once, by the end.</li>
  * </ul>
+ * Half the schedules resume (docs/RESUME-PROTOCOL.md) against a model of the server's side: it greets,
+ * answers {@code N} and {@code R}, numbers what it sends and resends what the client lacks. There, also:
+ * <li>what the handler receives in one session is in the order the server sent it, each message once;</li>
+ * <li>what the server receives in one session is in the order the client sent it, each message once;</li>
+ * <li>a delivery that completed is one the server received.</li>
  * A failure names its seed; {@code -Dschedule.seed=N} replays that one schedule alone.
  */
 class ManagedConnectionScheduleTest {
@@ -81,9 +89,17 @@ class ManagedConnectionScheduleTest {
 			return;
 		}
 		long base = new Random().nextLong();
+		int recovered = 0;
+		int acknowledged = 0;
 		for (int i = 0; i < SCHEDULES; i++) {
-			new Schedule(base + i).run();
+			Schedule schedule = new Schedule(base + i);
+			schedule.run();
+			recovered += schedule.recovered;
+			acknowledged += schedule.acknowledged;
 		}
+		// Not a test of nothing: the resuming schedules resumed sessions and had messages acknowledged.
+		assertThat(recovered).as("sessions recovered over all schedules").isGreaterThan(SCHEDULES / 10);
+		assertThat(acknowledged).as("deliveries acknowledged in resuming schedules").isGreaterThan(SCHEDULES / 10);
 	}
 
 	/** One seeded schedule: its own connection, clock, executor and transport. */
@@ -103,6 +119,9 @@ class ManagedConnectionScheduleTest {
 
 		private final List<CompletableFuture<Void>> deliveries = new ArrayList<>();
 
+		/** The text of each accepted message, by the index of its delivery. */
+		private final List<String> deliveredTexts = new ArrayList<>();
+
 		private final List<String> trace = new ArrayList<>();
 
 		private ManagedConnection connection;
@@ -119,9 +138,23 @@ class ManagedConnectionScheduleTest {
 
 		private int sent;
 
+		/** Whether this schedule resumes; then the peer is {@link #server}. */
+		private final boolean resume;
+
+		private final ResumeServerModel server = new ResumeServerModel();
+
+		int recovered;
+
+		int acknowledged;
+
+		/** The number of the last server message the handler got in its current session; -1 for none. */
+		private int lastReceivedByHandler = -1;
+
 		Schedule(long seed) {
 			this.seed = seed;
 			this.random = new Random(seed);
+			// From the seed itself: the first draw of Randoms with consecutive seeds is nearly the same.
+			this.resume = Math.floorMod(seed, 2) == 0;
 		}
 
 		void run() {
@@ -136,11 +169,16 @@ class ManagedConnectionScheduleTest {
 				.closeTimeout(Duration.ofMillis(400))
 				.queueWhileDisconnected(this.random.nextBoolean())
 				.sendBufferLimit(256)
+				.resumeEnabled(this.resume)
+				// The model greets whenever the schedule lets the peer speak, which may be after any delay:
+				// the fallback to plain WebSocket for a server that never greets is ResumeTest's.
+				.resumeHelloTimeout(Duration.ofHours(1))
 				.build();
 			this.connection = new ManagedConnection("c", settings, new CheckingHandler(), this.scheduler,
 					new HeartbeatSweep(this.scheduler), this.connector, this.pool, this::event);
 			try {
-				for (int step = 0; step < STEPS; step++) {
+				// A resume needs a greeting, an answer, a loss and a reconnect first: resuming schedules run longer.
+				for (int step = 0; step < (this.resume ? 3 * STEPS : STEPS); step++) {
 					step();
 					check();
 				}
@@ -155,6 +193,13 @@ class ManagedConnectionScheduleTest {
 
 		private void step() {
 			int choice = this.random.nextInt(100);
+			if (this.resume && choice >= 44 && choice < 55 && this.random.nextInt(4) != 0) {
+				// Fewer local closes and stops, which end a session, so that more of them get lost and resumed.
+				choice = 0;
+			}
+			if (this.resume && this.random.nextBoolean() && protocolProgress()) {
+				return;
+			}
 			if (choice < 30) {
 				say("run task");
 				this.pool.runOne(this.random);
@@ -165,11 +210,13 @@ class ManagedConnectionScheduleTest {
 				this.scheduler.advance(by);
 			}
 			else if (choice < 44) {
-				SendResult result = this.connection.send("m" + (this.sent++));
+				String text = "m" + (this.sent++);
+				SendResult result = this.connection.send(text);
 				say("send -> " + (result.isAccepted() ? "accepted" : result.rejection().orElseThrow()));
 				if (result.isAccepted()) {
 					CompletableFuture<Void> delivery = result.delivery();
 					this.deliveries.add(delivery);
+					this.deliveredTexts.add(text);
 					// allOf's own completion runs on the thread that completes the delivery itself.
 					CompletableFuture.allOf(delivery).whenComplete((ignored, failure) -> outsideLock("a delivery outcome"));
 				}
@@ -225,12 +272,15 @@ class ManagedConnectionScheduleTest {
 			}
 			else if (choice < 70) {
 				say("onOpen " + attempt.index);
+				attempt.opened = true;
 				attempt.socket.listener.onOpen(attempt.socket);
 			}
 			else if (choice < 79) {
-				if (attempt.socket.takeDemand()) {
-					say("peer text on " + attempt.index);
-					attempt.socket.listener.onText(attempt.socket, attempt.index + ":" + attempt.received++, true);
+				String text = !attempt.socket.hasDemand() ? null
+						: this.resume ? this.server.nextToClient(attempt) : attempt.index + ":" + attempt.received++;
+				if (text != null && attempt.socket.takeDemand()) {
+					say("peer text on " + attempt.index + ": " + printable(text));
+					attempt.socket.listener.onText(attempt.socket, text, true);
 				}
 			}
 			else if (choice < 82) {
@@ -265,6 +315,41 @@ class ManagedConnectionScheduleTest {
 			}
 		}
 
+		/**
+		 * In resuming schedules, half the steps move the newest connection's exchange on when they can:
+		 * the server's next message if the client reads, else a pending write landing. Without it the
+		 * greeting, answer, loss and resume rarely line up in a uniform random walk.
+		 */
+		private boolean protocolProgress() {
+			if (this.connector.attempts.isEmpty()) {
+				return false;
+			}
+			Attempt newest = this.connector.attempts.get(this.connector.attempts.size() - 1);
+			if (!newest.future.isDone()) {
+				say("connect " + newest.index + " succeeds");
+				newest.future.complete(newest.socket);
+				return true;
+			}
+			if (!newest.opened) {
+				say("onOpen " + newest.index);
+				newest.opened = true;
+				newest.socket.listener.onOpen(newest.socket);
+				return true;
+			}
+			String text = newest.socket.hasDemand() ? this.server.nextToClient(newest) : null;
+			if (text != null && newest.socket.takeDemand()) {
+				say("peer text on " + newest.index + ": " + printable(text));
+				newest.socket.listener.onText(newest.socket, text, true);
+				return true;
+			}
+			if (!newest.socket.writes.isEmpty()) {
+				say("write completes on " + newest.index);
+				newest.socket.completeWrite(true);
+				return true;
+			}
+			return false;
+		}
+
 		/** Closes, then lets everything that is pending happen, until nothing is. */
 		private void finish() {
 			say("finish: close");
@@ -287,6 +372,15 @@ class ManagedConnectionScheduleTest {
 				.isEqualTo(ConnectionState.CLOSED);
 			for (int i = 0; i < this.deliveries.size(); i++) {
 				assertThat(this.deliveries.get(i)).as("delivery future of accepted message #" + i).isDone();
+			}
+			if (this.resume) {
+				for (int i = 0; i < this.deliveries.size(); i++) {
+					if (!this.deliveries.get(i).isCompletedExceptionally()) {
+						this.acknowledged++;
+						assertThat(this.server.receivedEver).as("a delivered message reached the server")
+							.contains(this.deliveredTexts.get(i));
+					}
+				}
 			}
 		}
 
@@ -329,8 +423,121 @@ class ManagedConnectionScheduleTest {
 			this.trace.add(step + " [" + this.connection.state() + "]");
 		}
 
+		private static String printable(String text) {
+			return text.replace('\u0000', '^');
+		}
+
 		private static List<String> last(List<String> list, int n) {
 			return list.subList(Math.max(0, list.size() - n), list.size());
+		}
+
+		/**
+		 * The server's side of the resume protocol, as a model: sessions by token, what each sent (numbered
+		 * from 1) and how many it received. It greets each connection first, answers N and R once they land,
+		 * resends from the client's count, and checks that the client's messages come in order, once.
+		 */
+		private final class ResumeServerModel {
+
+			final class Session {
+
+				final List<String> sent = new ArrayList<>();
+
+				int received;
+
+				int acknowledged;
+
+				/** The connection the session goes on over; messages are numbered on this one only. */
+				@Nullable Attempt current;
+
+				/** The number of the client's last message received in this session. */
+				int lastFromClient = -1;
+
+			}
+
+			private final Map<String, Session> byToken = new java.util.HashMap<>();
+
+			/** Every client message the server received, in any session. */
+			final Set<String> receivedEver = new java.util.HashSet<>();
+
+			private int counter;
+
+			private int tokens;
+
+			/** What the server sends next on this connection: its greeting, an answer, a resend or new data. */
+			@Nullable String nextToClient(Attempt attempt) {
+				if (!attempt.greeted) {
+					attempt.greeted = true;
+					return ResumeWire.write(new ResumeFrame.Hello());
+				}
+				if (!attempt.pendingToClient.isEmpty()) {
+					return attempt.pendingToClient.pollFirst();
+				}
+				Session session = attempt.session;
+				if (session == null || session.current != attempt) {
+					// Not answered yet, or the session went on over a newer connection: nothing new goes here.
+					return null;
+				}
+				if (session.received > session.acknowledged && Schedule.this.random.nextInt(3) == 0) {
+					session.acknowledged = session.received;
+					return ResumeWire.write(new ResumeFrame.Ack(session.received));
+				}
+				String text = attempt.index + ":" + (this.counter++);
+				attempt.session.sent.add(text);
+				return ResumeWire.escape(text);
+			}
+
+			void fromClient(Attempt attempt, String text) {
+				ResumeWire.Inbound inbound = ResumeWire.read(text);
+				if (inbound instanceof ResumeWire.Inbound.Data data) {
+					Session session = attempt.session;
+					if (session == null) {
+						Schedule.this.violations.add("data '" + data.text() + "' before the session was answered");
+						return;
+					}
+					if (session.current != attempt) {
+						// A late write on a connection the session has left: the server drops it, the
+						// client wrote it again on the newer one.
+						return;
+					}
+					int number = Integer.parseInt(data.text().substring(1));
+					if (number <= session.lastFromClient) {
+						Schedule.this.violations.add("client message " + number + " reached the server after "
+								+ session.lastFromClient + " in one session");
+					}
+					session.lastFromClient = number;
+					session.received++;
+					this.receivedEver.add(data.text());
+					return;
+				}
+				ResumeFrame frame = ((ResumeWire.Inbound.Control) inbound).frame();
+				if (frame instanceof ResumeFrame.New) {
+					answer(attempt, new Session(), false, 0);
+				}
+				else if (frame instanceof ResumeFrame.Resume resume) {
+					Session session = this.byToken.remove(resume.token());
+					if (session == null || resume.received() > session.sent.size()) {
+						answer(attempt, new Session(), false, 0);
+					}
+					else {
+						answer(attempt, session, true, resume.received());
+					}
+				}
+			}
+
+			private void answer(Attempt attempt, Session session, boolean recovered, long clientReceived) {
+				String token = String.format("%022d", ++this.tokens);
+				this.byToken.put(token, session);
+				attempt.session = session;
+				session.current = attempt;
+				// The answer counts what the server has: it acknowledges all of it.
+				session.acknowledged = session.received;
+				attempt.pendingToClient.addLast(ResumeWire.write(new ResumeFrame.Session(token, session.received,
+						recovered, recovered ? null : ResumeFrame.RefusalReason.UNKNOWN)));
+				for (int i = (int) clientReceived; i < session.sent.size(); i++) {
+					attempt.pendingToClient.addLast(ResumeWire.escape(session.sent.get(i)));
+				}
+			}
+
 		}
 
 		private final class CheckingHandler implements ConnectionHandler {
@@ -342,12 +549,31 @@ class ManagedConnectionScheduleTest {
 			}
 
 			@Override
+			public void onResume(ManagedConnection connection, ResumeOutcome outcome) {
+				outsideLock("onResume");
+				if (!outcome.recovered()) {
+					Schedule.this.lastReceivedByHandler = -1;
+				}
+				else {
+					Schedule.this.recovered++;
+				}
+			}
+
+			@Override
 			public void onText(ManagedConnection connection, String text) {
 				outsideLock("onText");
 				int attempt = Integer.parseInt(text.substring(0, text.indexOf(':')));
-				if (Schedule.this.attemptsWhenLastOpened <= attempt) {
+				if (!Schedule.this.resume && Schedule.this.attemptsWhenLastOpened <= attempt) {
 					Schedule.this.violations.add("message '" + text + "' of attempt " + attempt
 							+ " reached the handler before that attempt's onOpen");
+				}
+				if (Schedule.this.resume) {
+					int number = Integer.parseInt(text.substring(text.indexOf(':') + 1));
+					if (number <= Schedule.this.lastReceivedByHandler) {
+						Schedule.this.violations.add("server message " + number + " reached the handler after "
+								+ Schedule.this.lastReceivedByHandler + " in one session");
+					}
+					Schedule.this.lastReceivedByHandler = number;
 				}
 			}
 
@@ -397,9 +623,21 @@ class ManagedConnectionScheduleTest {
 
 			private int received;
 
+			/** Whether the JDK's onOpen was called for this connection. */
+			private boolean opened;
+
+			/** Server model: whether this connection was greeted, and the session it carries once answered. */
+			private boolean greeted;
+
+			private ResumeServerModel.@Nullable Session session;
+
+			/** Server model: control messages and resends waiting to go to the client, before new data. */
+			private final java.util.ArrayDeque<String> pendingToClient = new java.util.ArrayDeque<>();
+
 			Attempt(int index, WebSocket.Listener listener) {
 				this.index = index;
 				this.socket = new FakeSocket(listener);
+				this.socket.attempt = this;
 			}
 
 		}
@@ -411,6 +649,12 @@ class ManagedConnectionScheduleTest {
 
 			private final List<CompletableFuture<WebSocket>> writes = new ArrayList<>();
 
+			/** The text of each pending write (null for binary and close), read by the server when it lands. */
+			private final List<String> writtenTexts = new ArrayList<>();
+
+			/** The attempt this socket belongs to. */
+			private Attempt attempt;
+
 			private long demand;
 
 			private boolean aborted;
@@ -421,6 +665,10 @@ class ManagedConnectionScheduleTest {
 
 			FakeSocket(WebSocket.Listener listener) {
 				this.listener = listener;
+			}
+
+			boolean hasDemand() {
+				return !this.aborted && !this.halfOpen && this.demand > 0;
 			}
 
 			boolean takeDemand() {
@@ -437,7 +685,11 @@ class ManagedConnectionScheduleTest {
 					return false;
 				}
 				CompletableFuture<WebSocket> write = this.writes.remove(0);
+				String text = this.writtenTexts.remove(0);
 				if (ok && !this.aborted && !this.halfOpen) {
+					if (Schedule.this.resume && text != null) {
+						Schedule.this.server.fromClient(this.attempt, text);
+					}
 					write.complete(this);
 				}
 				else {
@@ -446,16 +698,21 @@ class ManagedConnectionScheduleTest {
 				return true;
 			}
 
-			private CompletableFuture<WebSocket> write() {
+			private CompletableFuture<WebSocket> write(@Nullable String text) {
 				outsideLock("a transport write");
 				CompletableFuture<WebSocket> write = new CompletableFuture<>();
 				this.writes.add(write);
+				this.writtenTexts.add(text);
 				return write;
+			}
+
+			private CompletableFuture<WebSocket> write() {
+				return write(null);
 			}
 
 			@Override
 			public CompletableFuture<WebSocket> sendText(CharSequence data, boolean last) {
-				return write();
+				return write(data.toString());
 			}
 
 			@Override

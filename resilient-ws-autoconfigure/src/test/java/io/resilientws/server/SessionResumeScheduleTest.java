@@ -50,7 +50,7 @@ import static org.assertj.core.api.Assertions.fail;
  */
 class SessionResumeScheduleTest {
 
-	private static final int SCHEDULES = 200;
+	private static final int SCHEDULES = 500;
 
 	private static final int STEPS = 300;
 

@@ -98,6 +98,11 @@ public final class NodePeer implements AutoCloseable {
 		return new NodePeer("ws-client.mjs", arguments, OPEN);
 	}
 
+	/** Starts {@code node <script> <arguments>}, a client script, and waits until it prints {@code open}. */
+	public static NodePeer clientScript(String script, String... arguments) {
+		return new NodePeer(script, List.of(arguments), OPEN);
+	}
+
 	/**
 	 * Skips the calling test, loudly, when Node.js (20.19 or later) or the npm packages are missing; fails
 	 * it instead when the environment variable {@code CI} is {@code true}, so CI never passes by skipping.

@@ -84,6 +84,10 @@ public class ResilientWsServerProperties {
 		ConfigurationChecks.positive(PREFIX + "shutdown.timeout", this.shutdown.timeout);
 		ConfigurationChecks.positive(PREFIX + "resume.window", this.resume.window);
 		ConfigurationChecks.positive(PREFIX + "resume.buffer-limit", this.resume.bufferLimit);
+		if (this.resume.maxDetached < 1) {
+			throw new InvalidConfigurationException(PREFIX + "resume.max-detached", this.resume.maxDetached,
+					"be at least 1");
+		}
 		return new ServerSettings(
 				new HeartbeatSettings(this.heartbeat.enabled, this.heartbeat.interval, this.heartbeat.timeout, 1, true,
 						HeartbeatMode.FRAME, this.appHeartbeat.pingText, this.appHeartbeat.pongText),
@@ -97,7 +101,8 @@ public class ResilientWsServerProperties {
 				(this.maxSessionsPerPrincipal != null) ? this.maxSessionsPerPrincipal : 0, this.refusedRetryAfter,
 				List.copyOf(this.allowedOrigins),
 				new ServerSettings.Shutdown(this.shutdown.closeCode, this.shutdown.drainPeriod, this.shutdown.timeout),
-				new ServerSettings.Resume(this.resume.enabled, this.resume.window, this.resume.bufferLimit.toBytes()));
+				new ServerSettings.Resume(this.resume.enabled, this.resume.window, this.resume.bufferLimit.toBytes(),
+						this.resume.maxDetached));
 	}
 
 	private static void notBlank(String property, String value) {
@@ -401,6 +406,9 @@ public class ResilientWsServerProperties {
 		/** Most bytes of sent, unacknowledged messages kept per session; past it the session cannot resume. */
 		private DataSize bufferLimit = DataSize.ofMegabytes(1);
 
+		/** Most sessions waiting for their clients at once; past it the one that waited longest ends early. */
+		private int maxDetached = 10_000;
+
 		public boolean isEnabled() {
 			return this.enabled;
 		}
@@ -423,6 +431,14 @@ public class ResilientWsServerProperties {
 
 		public void setBufferLimit(DataSize bufferLimit) {
 			this.bufferLimit = bufferLimit;
+		}
+
+		public int getMaxDetached() {
+			return this.maxDetached;
+		}
+
+		public void setMaxDetached(int maxDetached) {
+			this.maxDetached = maxDetached;
 		}
 
 	}

@@ -350,11 +350,12 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return null;
 		}
 		WebSocketSession previous = transport();
-		boolean wasAttached = resume.state() == SessionResume.State.ATTACHED;
-		String answer = resume.resume();
-		if (answer == null) {
+		SessionResume.Resumption resumption = resume.resume();
+		if (resumption == null) {
 			return null;
 		}
+		boolean wasAttached = !resumption.wasDetached();
+		String answer = resumption.answer();
 		if (wasAttached) {
 			this.heartbeat.stop();
 			this.outbound.detach(null);
@@ -378,11 +379,15 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		this.outbound.offerControl(OutboundMessage.control(answer));
 		this.outbound.resume(writerFor(connection), clientReceived);
 		this.heartbeat.start();
-		return new Resumed(resume.token(), replayed);
+		return new Resumed(resume.token(), replayed, !wasAttached);
 	}
 
-	/** @param token the session's new token, to be found by; @param replayed messages written again */
-	record Resumed(String token, long replayed) {
+	/**
+	 * @param token the session's new token, to be found by
+	 * @param replayed messages written again
+	 * @param wasDetached whether the session was waiting detached (else its connection was replaced)
+	 */
+	record Resumed(String token, long replayed, boolean wasDetached) {
 	}
 
 	/** The path of the endpoint this session connected to, as registered. */

@@ -426,7 +426,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	void endDetached(ManagedSession session, ResumeFrame.RefusalReason why, @Nullable CloseStatus status) {
 		SessionResume resume = session.resume();
 		CloseStatus lostWith = (resume != null) ? resume.end() : null;
-		if (lostWith == null || !this.sessions.remove(session.getId(), session)) {
+		if (lostWith == null) {
+			return;
+		}
+		this.resumption.detachedEnded();
+		if (!this.sessions.remove(session.getId(), session)) {
 			return;
 		}
 		CloseStatus told = (status != null) ? status : lostWith;

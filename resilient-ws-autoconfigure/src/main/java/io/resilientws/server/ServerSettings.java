@@ -36,11 +36,13 @@ public record ServerSettings(HeartbeatSettings heartbeat, AppHeartbeat appHeartb
 	 * @param enabled whether a client may ask for it
 	 * @param window how long a session whose connection was lost waits for its client to resume it
 	 * @param bufferLimit the most bytes of written, unacknowledged messages one session keeps
+	 * @param maxDetached the most sessions that wait for their clients at once; past it the one that has
+	 * waited longest ends early
 	 */
-	public record Resume(boolean enabled, Duration window, long bufferLimit) {
+	public record Resume(boolean enabled, Duration window, long bufferLimit, int maxDetached) {
 
 		/** Resume off. */
-		public static final Resume DISABLED = new Resume(false, Duration.ofMinutes(2), 1024 * 1024);
+		public static final Resume DISABLED = new Resume(false, Duration.ofMinutes(2), 1024 * 1024, 10_000);
 
 	}
 

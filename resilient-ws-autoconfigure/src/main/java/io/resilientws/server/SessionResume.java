@@ -123,13 +123,14 @@ final class SessionResume {
 
 	/**
 	 * A client resumes with a new connection.
-	 * @return the answer {@code S} to write first on it, or null when the session cannot resume (it
-	 * ended, or overflowed)
+	 * @return the answer {@code S} to write first on it, and whether the session was detached (else its
+	 * connection is being replaced), or null when the session cannot resume (it ended, or overflowed)
 	 */
-	synchronized @Nullable String resume() {
+	synchronized @Nullable Resumption resume() {
 		if (this.state == State.ENDED || this.overflowed) {
 			return null;
 		}
+		boolean wasDetached = this.state == State.DETACHED;
 		this.state = State.ATTACHED;
 		cancelExpiry();
 		this.lostWith = null;
@@ -138,7 +139,13 @@ final class SessionResume {
 			this.usedTokens.removeFirst();
 		}
 		this.token = ResumeWire.newToken(this.random);
-		return ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedForHandshake(), true, null));
+		return new Resumption(
+				ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedForHandshake(), true, null)),
+				wasDetached);
+	}
+
+	/** @param answer the {@code S} to write first; @param wasDetached whether the session waited detached */
+	record Resumption(String answer, boolean wasDetached) {
 	}
 
 	/**

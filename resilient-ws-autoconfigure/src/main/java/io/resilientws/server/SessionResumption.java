@@ -58,6 +58,9 @@ final class SessionResumption {
 	/** Sessions by a token they were resumed with before: presenting it again is a reuse. */
 	private final Map<String, ManagedSession> byUsedToken = new ConcurrentHashMap<>();
 
+	/** Sessions detached now: counted as they detach, resume and end, not searched for. */
+	private final java.util.concurrent.atomic.AtomicInteger detachedNow = new java.util.concurrent.atomic.AtomicInteger();
+
 	/** Why recently ended sessions ended, by their last token; bounded, oldest forgotten first. */
 	private final Map<String, RefusalReason> endings = Collections.synchronizedMap(new LinkedHashMap<>(16, 0.75f, false) {
 		@Override
@@ -188,6 +191,9 @@ final class SessionResumption {
 			startSession(connection, greeted, (ended != null) ? ended : RefusalReason.UNKNOWN);
 			return;
 		}
+		if (resumed.wasDetached()) {
+			this.detachedNow.decrementAndGet();
+		}
 		this.byUsedToken.put(request.token(), session);
 		this.byToken.put(resumed.token(), session);
 		this.registry.publish(new SessionEvent.Resumed(session.getId(), session.endpoint(), resumed.replayed(),
@@ -235,8 +241,16 @@ final class SessionResumption {
 		ScheduledFuture<?> expiry = this.registry.scheduler().schedule(
 				() -> this.registry.endDetached(session, RefusalReason.EXPIRED, null), at);
 		resume.expiresWith(expiry, at);
+		this.detachedNow.incrementAndGet();
 		this.registry.publish(new SessionEvent.Detached(session.getId(), session.endpoint(),
 				this.registry.scheduler().getClock().instant()));
+		if (detachedCount() > this.settings.maxDetached()) {
+			// Bounded in number too, not only in time: the one that has waited longest goes first.
+			this.byToken.values().stream()
+				.filter(ManagedSession::isDetached)
+				.min(java.util.Comparator.comparing((detached) -> detached.detachedUntil().orElse(at)))
+				.ifPresent((oldest) -> this.registry.endDetached(oldest, RefusalReason.EXPIRED, null));
+		}
 	}
 
 	/** A resuming session ended for good: its tokens resume nothing any more. */
@@ -258,7 +272,12 @@ final class SessionResumption {
 
 	/** How many sessions are detached, waiting for their clients. */
 	long detachedCount() {
-		return this.byToken.values().stream().filter(ManagedSession::isDetached).count();
+		return this.detachedNow.get();
+	}
+
+	/** A detached session ended without its client. */
+	void detachedEnded() {
+		this.detachedNow.decrementAndGet();
 	}
 
 	private static @Nullable String principalName(WebSocketSession connection) {

@@ -81,7 +81,11 @@ class ResilientWsServerAutoConfigurationTest {
 				"positive size");
 		assertFailure("resilient-ws.server.max-sessions=0", "resilient-ws.server.max-sessions", "at least 1");
 		assertFailure("resilient-ws.server.shutdown.drain-period=0s", "resilient-ws.server.shutdown.drain-period",
-				"positive duration");
+				"positive duration");		assertFailure("resilient-ws.server.resume.window=0s", "resilient-ws.server.resume.window", "positive duration");
+		assertFailure("resilient-ws.server.resume.buffer-limit=0B", "resilient-ws.server.resume.buffer-limit",
+				"positive size");
+		assertFailure("resilient-ws.server.resume.max-detached=0", "resilient-ws.server.resume.max-detached",
+				"at least 1");
 	}
 
 	private void assertFailure(String property, String expectedProperty, String expectedRequirement) {

@@ -124,7 +124,7 @@ class SessionResumeScheduleTest {
 					this.random.nextBoolean() ? ServerOverflowPolicy.TERMINATE : ServerOverflowPolicy.DROP_NEWEST,
 					Duration.ofSeconds(2), 1013, 0, 0, 10, 0, 0, Duration.ofSeconds(10), List.of(),
 					new ServerSettings.Shutdown(1001, Duration.ofMillis(500), Duration.ofSeconds(1)),
-					new ServerSettings.Resume(true, Duration.ofSeconds(2), 64 + this.random.nextInt(2048)));
+					new ServerSettings.Resume(true, Duration.ofSeconds(2), 64 + this.random.nextInt(2048), 10_000));
 			this.registry = new ServerSessionRegistry(settings, this.scheduler, () -> {
 			}, this.pool);
 			this.registry.addListener((event) -> {

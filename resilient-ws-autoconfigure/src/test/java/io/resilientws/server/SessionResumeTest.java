@@ -222,6 +222,26 @@ class SessionResumeTest {
 	}
 
 	@Test
+	void pastMaxDetachedTheSessionThatWaitedLongestEndsFirst() {
+		start("resilient-ws.server.resume.enabled=true", "resilient-ws.server.resume.max-detached=1");
+		TcpProxy first = proxy();
+		ResumeProtocolClient early = client(proxyUrl(first));
+		TcpProxy second = proxy();
+		ResumeProtocolClient late = ResumeProtocolClient.open(proxyUrl(second));
+		this.resources.add(late);
+		await().atMost(WAIT).until(() -> this.registry.count() == 2);
+		first.cutAll();
+		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 1);
+		second.cutAll();
+		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 2);
+		await().atMost(WAIT).until(() -> this.server.closeStatuses().size() == 1);
+		assertThat(this.registry.detachedCount()).isEqualTo(1);
+		assertThat(early.resume(proxyUrl(first)).reason()).isEqualTo(RefusalReason.EXPIRED);
+		assertThat(late.resume(proxyUrl(second)).recovered()).isTrue();
+		assertThat(this.registry.detachedCount()).isZero();
+	}
+
+	@Test
 	void aClientThatDoesNotAskGetsPlainWebSocket() {
 		start("resilient-ws.server.resume.enabled=true");
 		RawClient plain = RawClient.connect(this.server.url());

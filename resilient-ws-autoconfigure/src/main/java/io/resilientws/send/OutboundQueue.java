@@ -394,6 +394,21 @@ public final class OutboundQueue {
 		drain();
 	}
 
+	/**
+	 * Resume mode: whether a peer may say it has received {@code peerReceived} messages: no fewer than it
+	 * acknowledged, no more than were written.
+	 */
+	public boolean canResumeFrom(long peerReceived) {
+		SendReplay replay = requireReplay();
+		this.lock.lock();
+		try {
+			return replay.canResumeFrom(peerReceived);
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
 	/** Resume mode: the offset of the last data message written (0 before the first). */
 	public long lastWritten() {
 		SendReplay replay = requireReplay();

@@ -75,6 +75,10 @@ final class SendReplay {
 		return this.buffer.discard();
 	}
 
+	boolean canResumeFrom(long received) {
+		return received >= this.buffer.acknowledged() && received <= this.buffer.lastWritten();
+	}
+
 	long lastWritten() {
 		return this.buffer.lastWritten();
 	}

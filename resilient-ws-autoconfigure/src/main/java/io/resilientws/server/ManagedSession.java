@@ -313,14 +313,14 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		return true;
 	}
 
-	// 3006: a resuming client gave the connection up for lost (a browser cannot drop it without a close
-	// frame, and may send only 1000 and 3000-4999); see docs/RESUME-PROTOCOL.md §5.
 	/** Whether the server ended the connection because it was lost (a dead heartbeat, a failed write). */
 	private static boolean endedByLoss(Ending ended) {
 		return ended.application() == null
 				&& (ended.server() == CloseCause.HEARTBEAT_TIMEOUT || ended.server() == CloseCause.ERROR);
 	}
 
+	// 3006: a resuming client gave the connection up for lost (a browser cannot drop it without a close
+	// frame, and may send only 1000 and 3000-4999); see docs/RESUME-PROTOCOL.md §5.
 	private static boolean isLossCode(int code) {
 		return code == 1006 || code == 1001 || code == 1011 || code == 1012 || code == 1013
 				|| code == ResumeWire.CONNECTION_GIVEN_UP;
@@ -340,9 +340,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return null;
 		}
 		long written = this.outbound.lastWritten();
-		if (clientReceived > written) {
-			throw new ResumeProtocolException(
-					"the client claims " + clientReceived + " messages of " + written + " written");
+		if (!this.outbound.canResumeFrom(clientReceived)) {
+			// Checked before anything changes: a client that lies about its count leaves the session as it was.
+			throw new ResumeProtocolException("the client's count " + clientReceived + " is not one of this session's");
 		}
 		Ending ended = this.ending.get();
 		if (this.closing || (ended != null && !endedByLoss(ended))) {

@@ -182,7 +182,11 @@ final class SessionResumption {
 		catch (ResumeProtocolException ex) {
 			// The client claims messages the session never sent: it is not this session's client.
 			logger.debug("Resume of session " + session.getId() + " refused", ex);
-			this.byToken.put(request.token(), session);
+			// Found under its token as before (a rotation, had one happened, is what it is found by now).
+			SessionResume state = session.resume();
+			if (state != null) {
+				this.byToken.put(state.token(), session);
+			}
 			refuseConnection(connection, ex);
 			return;
 		}

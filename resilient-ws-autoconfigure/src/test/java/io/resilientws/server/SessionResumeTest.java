@@ -186,6 +186,27 @@ class SessionResumeTest {
 	}
 
 	@Test
+	void aCountTheSessionCannotHaveBreaksTheProtocolAndLeavesTheSessionToItsOwner() {
+		start("resilient-ws.server.resume.enabled=true");
+		TcpProxy proxy = proxy();
+		ResumeProtocolClient owner = client(proxyUrl(proxy));
+		ManagedSession session = onlySession();
+		session.send("one");
+		await().atMost(WAIT).until(() -> owner.received.contains("one"));
+		owner.acknowledgeNow();
+		await().atMost(WAIT).until(() -> session.unacknowledgedBytes() == 0);
+		proxy.cutAll();
+		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 1);
+		// Says it has none of the one message it acknowledged: not the session's client.
+		ResumeProtocolClient liar = ResumeProtocolClient.holding(owner.answers.get(0).token());
+		this.resources.add(liar);
+		liar.attemptResume(this.server.url());
+		await().atMost(WAIT).until(() -> liar.closeCodes.contains(1002));
+		assertThat(owner.resume(proxyUrl(proxy)).recovered()).isTrue();
+		assertThat(this.registry.sessions()).containsExactly(session);
+	}
+
+	@Test
 	void anotherUsersResumeIsRefusedAndTheSessionStaysItsOwners() {
 		start("resilient-ws.server.resume.enabled=true");
 		TcpProxy proxy = proxy();

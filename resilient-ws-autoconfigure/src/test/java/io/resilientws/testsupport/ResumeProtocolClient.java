@@ -83,7 +83,16 @@ public final class ResumeProtocolClient implements AutoCloseable {
 		return connect(url, true);
 	}
 
+	/** Asks to resume at {@code url} without waiting: the future completes with the answer, if one comes. */
+	public CompletableFuture<ResumeFrame.Session> attemptResume(String url) {
+		return start(url, true);
+	}
+
 	private ResumeFrame.Session connect(String url, boolean resume) {
+		return start(url, resume).orTimeout(15, TimeUnit.SECONDS).join();
+	}
+
+	private CompletableFuture<ResumeFrame.Session> start(String url, boolean resume) {
 		CompletableFuture<ResumeFrame.Session> answered = new CompletableFuture<>();
 		Listener listener = new Listener(resume);
 		// A client resumes once it has given up its connection: nothing more goes out on that one.
@@ -96,7 +105,7 @@ public final class ResumeProtocolClient implements AutoCloseable {
 			.newWebSocketBuilder()
 			.buildAsync(URI.create(url + separator + ResumeWire.QUERY_PARAMETER + "=" + ResumeWire.VERSION), listener)
 			.join();
-		return answered.orTimeout(15, TimeUnit.SECONDS).join();
+		return answered;
 	}
 
 	/** Sends a data message now, or as soon as a connection is established. */

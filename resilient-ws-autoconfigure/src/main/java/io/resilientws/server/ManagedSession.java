@@ -334,7 +334,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * longer resume (it ended or overflowed)
 	 * @throws io.resilientws.resume.ResumeProtocolException when the client claims messages never sent
 	 */
-	@Nullable Resumed resumeOn(WebSocketSession connection, long clientReceived) {
+	@Nullable Resumed resumeOn(WebSocketSession connection, String presentedToken, long clientReceived) {
 		SessionResume resume = this.resume;
 		if (resume == null) {
 			return null;
@@ -350,7 +350,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return null;
 		}
 		WebSocketSession previous = transport();
-		SessionResume.Resumption resumption = resume.resume();
+		SessionResume.Resumption resumption = resume.resume(presentedToken);
 		if (resumption == null) {
 			return null;
 		}
@@ -379,15 +379,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		this.outbound.offerControl(OutboundMessage.control(answer));
 		this.outbound.resume(writerFor(connection), clientReceived);
 		this.heartbeat.start();
-		return new Resumed(resume.token(), replayed, !wasAttached);
+		return new Resumed(resume.token(), replayed, !wasAttached, resumption.displaced());
 	}
 
 	/**
 	 * @param token the session's new token, to be found by
 	 * @param replayed messages written again
 	 * @param wasDetached whether the session was waiting detached (else its connection was replaced)
+	 * @param displaced a token that no longer resumes the session, or null
 	 */
-	record Resumed(String token, long replayed, boolean wasDetached) {
+	record Resumed(String token, long replayed, boolean wasDetached, @Nullable String displaced) {
 	}
 
 	/** The path of the endpoint this session connected to, as registered. */
@@ -593,6 +594,13 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		if (this.resume != null && connection != transport()) {
 			// A connection the session was resumed away from: its client has moved on.
 			return null;
+		}
+		if (this.resume != null && !(message instanceof PongMessage)) {
+			// A client sends nothing after R before it reads S: whatever it sends now says it has the new token.
+			String confirmed = this.resume.confirmed();
+			if (confirmed != null) {
+				this.registry.resumption().confirmed(this, confirmed);
+			}
 		}
 		return inbound(message) ? resumeInbound(message) : null;
 	}

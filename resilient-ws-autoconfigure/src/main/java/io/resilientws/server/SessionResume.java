@@ -52,7 +52,15 @@ final class SessionResume {
 
 	private State state = State.ATTACHED;
 
+	/** The newest token, sent in the latest {@code S}. */
 	private String token;
+
+	/**
+	 * The token the client resumed with last, still good until it shows it has the newest one (it sends
+	 * anything after that {@code S}): a connection that dies between the server's {@code S} and the
+	 * client's reading of it must not make the client's only token a reused one. Null once confirmed.
+	 */
+	private volatile @Nullable String unconfirmed;
 
 	/** The close that detached the session: what its handler hears if the session expires. */
 	private @Nullable CloseStatus lostWith;
@@ -126,7 +134,7 @@ final class SessionResume {
 	 * @return the answer {@code S} to write first on it, and whether the session was detached (else its
 	 * connection is being replaced), or null when the session cannot resume (it ended, or overflowed)
 	 */
-	synchronized @Nullable Resumption resume() {
+	synchronized @Nullable Resumption resume(String presented) {
 		if (this.state == State.ENDED || this.overflowed) {
 			return null;
 		}
@@ -134,18 +142,60 @@ final class SessionResume {
 		this.state = State.ATTACHED;
 		cancelExpiry();
 		this.lostWith = null;
-		this.usedTokens.addLast(this.token);
-		if (this.usedTokens.size() > REMEMBERED_TOKENS) {
-			this.usedTokens.removeFirst();
+		// Of the two good tokens, the one not presented is done with; the presented one stays good until
+		// the client confirms the new one.
+		String displaced = presented.equals(this.token) ? this.unconfirmed : this.token;
+		if (displaced != null) {
+			used(displaced);
 		}
+		this.unconfirmed = presented;
 		this.token = ResumeWire.newToken(this.random);
 		return new Resumption(
 				ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedForHandshake(), true, null)),
-				wasDetached);
+				wasDetached, displaced);
 	}
 
-	/** @param answer the {@code S} to write first; @param wasDetached whether the session waited detached */
-	record Resumption(String answer, boolean wasDetached) {
+	/**
+	 * @param answer the {@code S} to write first
+	 * @param wasDetached whether the session waited detached
+	 * @param displaced a token that was good until now and no longer is, or null
+	 */
+	record Resumption(String answer, boolean wasDetached, @Nullable String displaced) {
+	}
+
+	/**
+	 * The client sent something after the latest {@code S}: it has the newest token.
+	 * @return the token that stops being good now, or null when none was waiting for this
+	 */
+	@Nullable String confirmed() {
+		if (this.unconfirmed == null) {
+			return null;
+		}
+		synchronized (this) {
+			String confirmed = this.unconfirmed;
+			if (confirmed != null) {
+				this.unconfirmed = null;
+				used(confirmed);
+			}
+			return confirmed;
+		}
+	}
+
+	private void used(String token) {
+		this.usedTokens.addLast(token);
+		if (this.usedTokens.size() > REMEMBERED_TOKENS) {
+			this.usedTokens.removeFirst();
+		}
+	}
+
+	/** Whether {@code presented} resumes this session now: the newest token, or the one not yet confirmed. */
+	synchronized boolean isGood(String presented) {
+		return presented.equals(this.token) || presented.equals(this.unconfirmed);
+	}
+
+	/** The tokens that resume this session now. */
+	synchronized List<String> goodTokens() {
+		return (this.unconfirmed != null) ? List.of(this.token, this.unconfirmed) : List.of(this.token);
 	}
 
 	/**

@@ -177,16 +177,13 @@ final class SessionResumption {
 		}
 		ManagedSession.Resumed resumed;
 		try {
-			resumed = session.resumeOn(connection, request.received());
+			resumed = session.resumeOn(connection, request.token(), request.received());
 		}
 		catch (ResumeProtocolException ex) {
 			// The client claims messages the session never sent: it is not this session's client.
 			logger.debug("Resume of session " + session.getId() + " refused", ex);
-			// Found under its token as before (a rotation, had one happened, is what it is found by now).
-			SessionResume state = session.resume();
-			if (state != null) {
-				this.byToken.put(state.token(), session);
-			}
+			// Checked before anything changed: the token the liar presented still resumes it for its owner.
+			this.byToken.put(request.token(), session);
 			refuseConnection(connection, ex);
 			return;
 		}
@@ -198,7 +195,12 @@ final class SessionResumption {
 		if (resumed.wasDetached()) {
 			this.detachedNow.decrementAndGet();
 		}
-		this.byUsedToken.put(request.token(), session);
+		if (resumed.displaced() != null) {
+			this.byToken.remove(resumed.displaced(), session);
+			this.byUsedToken.put(resumed.displaced(), session);
+		}
+		// The presented token stays good until the client shows it got the new one (it may lose this S).
+		this.byToken.put(request.token(), session);
 		this.byToken.put(resumed.token(), session);
 		this.registry.publish(new SessionEvent.Resumed(session.getId(), session.endpoint(), resumed.replayed(),
 				this.registry.scheduler().getClock().instant()));
@@ -257,11 +259,18 @@ final class SessionResumption {
 		}
 	}
 
+	/** The client of a resumed session showed it has its newest token: {@code token} is done with. */
+	void confirmed(ManagedSession session, String token) {
+		this.byToken.remove(token, session);
+		this.byUsedToken.put(token, session);
+	}
+
 	/** A resuming session ended for good: its tokens resume nothing any more. */
 	void ended(ManagedSession session, SessionResume resume, RefusalReason why) {
-		String token = resume.token();
-		this.byToken.remove(token, session);
-		this.endings.put(token, why);
+		for (String token : resume.goodTokens()) {
+			this.byToken.remove(token, session);
+			this.endings.put(token, why);
+		}
 		for (String used : resume.usedTokens()) {
 			this.byUsedToken.remove(used, session);
 		}

@@ -192,6 +192,10 @@ class SessionResumeScheduleTest {
 			}
 			else if (choice < 80) {
 				client.resume();
+				if (this.random.nextInt(3) == 0) {
+					// The new connection dies before the client reads the answer: it still has only its old token.
+					client.giveUp();
+				}
 			}
 			else if (choice < 86) {
 				this.scheduler.advance(Duration.ofMillis(50 + this.random.nextInt(400)));
@@ -363,8 +367,9 @@ class SessionResumeScheduleTest {
 			}
 
 			void resume() throws Exception {
-				if (this.token == null || (this.current != null && !this.established)) {
-					// No session yet, or the answer to the last resume has not come.
+				if (this.token == null
+						|| (this.current != null && !this.established && !this.current.dead && !this.current.clientGaveUp)) {
+					// No session yet, or the answer to the last resume may still come.
 					return;
 				}
 				if (this.current != null) {
@@ -422,6 +427,9 @@ class SessionResumeScheduleTest {
 						.add(Integer.parseInt(data.text().substring(1)));
 				}
 				else if (((ResumeWire.Inbound.Control) inbound).frame() instanceof ResumeFrame.Session answer) {
+					if (answer.reason() == ResumeFrame.RefusalReason.REUSED) {
+						violate("an honest client's resume was refused as a reuse on " + connection.id);
+					}
 					this.token = answer.token();
 					this.established = true;
 					if (!answer.recovered()) {

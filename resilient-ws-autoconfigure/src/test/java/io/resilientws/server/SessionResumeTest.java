@@ -175,6 +175,9 @@ class SessionResumeTest {
 		proxy.cutAll();
 		await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) == 1);
 		assertThat(owner.resume(proxyUrl(proxy)).recovered()).isTrue();
+		// Anything the owner sends after the answer shows it has the new token: the old one is done with.
+		owner.send("got the new token");
+		await().atMost(WAIT).until(() -> this.server.received().contains("got the new token"));
 		ResumeProtocolClient thief = ResumeProtocolClient.holding(firstToken);
 		this.resources.add(thief);
 		ResumeFrame.Session answer = thief.resume(this.server.url());

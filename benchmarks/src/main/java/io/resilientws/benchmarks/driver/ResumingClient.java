@@ -82,6 +82,9 @@ public final class ResumingClient {
 		/** Connections that ended without the client ending them. */
 		public final LongAdder lost = new LongAdder();
 
+		/** Connections given up because H or S did not come within {@link #HELLO_TIMEOUT}. */
+		public final LongAdder handshakeTimeouts = new LongAdder();
+
 		/** Connect attempts that failed. */
 		public final LongAdder failedAttempts = new LongAdder();
 
@@ -125,6 +128,9 @@ public final class ResumingClient {
 	}
 
 	private static final int MAX_ATTEMPTS = 30;
+
+	/** As the reference clients' resumeHelloTimeout: without H and then S by then, the connection is lost. */
+	static final java.time.Duration HELLO_TIMEOUT = java.time.Duration.ofSeconds(5);
 
 	private final Shared shared;
 
@@ -192,7 +198,14 @@ public final class ResumingClient {
 		this.attempts++;
 		this.shared.handshakes.acquireUninterruptibly();
 		Listener listener = new Listener(gen);
-		this.shared.clients.open(this.uri, listener).whenComplete((ws, failure) -> {
+		CompletableFuture<java.net.http.WebSocket> opening;
+		try {
+			opening = this.shared.clients.open(this.uri, listener);
+		}
+		catch (RuntimeException ex) {
+			opening = CompletableFuture.failedFuture(ex);
+		}
+		opening.whenComplete((ws, failure) -> {
 			if (failure != null) {
 				this.shared.handshakes.release();
 				this.shared.failedAttempts.increment();
@@ -201,8 +214,21 @@ public final class ResumingClient {
 			else if (!this.resume) {
 				this.shared.handshakes.release();
 			}
+			else {
+				this.shared.timer.schedule(() -> helloTimeout(gen), HELLO_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+			}
 		});
 		return result;
+	}
+
+	private void helloTimeout(int gen) {
+		synchronized (this) {
+			if (gen != this.generation || (this.phase != Phase.AWAIT_HELLO && this.phase != Phase.AWAIT_SESSION)) {
+				return;
+			}
+		}
+		this.shared.handshakeTimeouts.increment();
+		lose(gen);
 	}
 
 	/** Replaces a lost connection at once (resuming if this client resumes). */
@@ -249,6 +275,25 @@ public final class ResumingClient {
 		}
 	}
 
+	/**
+	 * The connection is gone (as the client's network stack would report a reset): drops it without a
+	 * close frame and, with {@link #reconnectOnLoss}, connects again at once. Nothing happens if the
+	 * client already saw the loss of connection {@code gen} (see {@link #generation()}) and went on.
+	 */
+	public void lose(int gen) {
+		WebSocket ws;
+		synchronized (this) {
+			if (this.phase == Phase.CLOSED || gen != this.generation) {
+				return;
+			}
+			ws = this.webSocket;
+		}
+		if (ws != null) {
+			ws.abort();
+		}
+		lost(gen, null);
+	}
+
 	/** Closes with 1000 (an intentional end: the server discards the session). */
 	public void close() {
 		WebSocket ws;
@@ -267,6 +312,11 @@ public final class ResumingClient {
 	/** Data messages received in this session (across its connections). */
 	public synchronized long received() {
 		return this.receivedCount;
+	}
+
+	/** Which connection this is: one more for every connect, abort and close. */
+	public synchronized int generation() {
+		return this.generation;
 	}
 
 	public int sessions() {
@@ -288,6 +338,12 @@ public final class ResumingClient {
 
 	public synchronized long peerAcknowledged() {
 		return this.peerAcknowledged;
+	}
+
+	/** For a report on a client that did not come back: its phase, sessions, attempts and counts. */
+	public synchronized String describe() {
+		return this.phase + " sessions=" + this.sessions + " recovered=" + this.recovered + " attempts=" + this.attempts
+				+ " generation=" + this.generation + " received=" + this.receivedCount + " ready=" + this.ready;
 	}
 
 	public synchronized boolean isOpen() {

@@ -230,6 +230,8 @@ public class BenchServerApp implements WebSocketConfigurer {
 
 		private final java.util.concurrent.atomic.LongAdder replayed = new java.util.concurrent.atomic.LongAdder();
 
+		private final Map<String, Long> refusedReasons = new ConcurrentHashMap<>();
+
 		Control(EchoHandler handler, ObjectProvider<ServerSessionRegistry> registry) {
 			this.handler = handler;
 			this.registry = registry.getIfAvailable();
@@ -242,8 +244,9 @@ public class BenchServerApp implements WebSocketConfigurer {
 						this.resumed.increment();
 						this.replayed.add(resumedEvent.replayed());
 					}
-					else if (event instanceof SessionEvent.ResumeRefused) {
+					else if (event instanceof SessionEvent.ResumeRefused refused) {
 						this.resumeRefused.increment();
+						this.refusedReasons.merge(refused.reason().name(), 1L, Long::sum);
 					}
 					if (event instanceof SessionEvent.Closed closed) {
 						synchronized (this.closes) {
@@ -282,6 +285,7 @@ public class BenchServerApp implements WebSocketConfigurer {
 				stats.put("resumed", this.resumed.sum());
 				stats.put("resumeRefused", this.resumeRefused.sum());
 				stats.put("replayed", this.replayed.sum());
+				stats.put("refusedReasons", new java.util.TreeMap<>(this.refusedReasons));
 				stats.put("detachedNow", this.registry.detachedCount());
 			}
 			return stats;

@@ -97,11 +97,26 @@ public final class ResumingClient {
 				return thread;
 			});
 			this.handshakes = new Semaphore(handshakesInFlight);
+			this.handshakesInFlight = handshakesInFlight;
 			this.reconnector = Executors.newSingleThreadExecutor((task) -> {
 				Thread thread = new Thread(task, "reconnector");
 				thread.setDaemon(true);
 				return thread;
 			});
+		}
+
+		private final int handshakesInFlight;
+
+		/**
+		 * Holds back every new handshake (waits for those in progress) until {@link #resumeConnects()}:
+		 * so that a cut of every link is over before the first client connects again.
+		 */
+		public void pauseConnects() {
+			this.handshakes.acquireUninterruptibly(this.handshakesInFlight);
+		}
+
+		public void resumeConnects() {
+			this.handshakes.release(this.handshakesInFlight);
 		}
 
 		public void resetCounters() {
@@ -131,6 +146,8 @@ public final class ResumingClient {
 
 	/** As the reference clients' resumeHelloTimeout: without H and then S by then, the connection is lost. */
 	static final java.time.Duration HELLO_TIMEOUT = java.time.Duration.ofSeconds(5);
+
+	static final java.time.Duration HANDSHAKE_TIMEOUT = java.time.Duration.ofSeconds(10);
 
 	private final Shared shared;
 
@@ -166,6 +183,9 @@ public final class ResumingClient {
 
 	private int attempts;
 
+	/** Aborted or closed by its owner: no more connects. */
+	private boolean ended;
+
 	private CompletableFuture<Boolean> ready = new CompletableFuture<>();
 
 	/** Sessions established (S or plain open), and how many of them went on (recovered = 1). */
@@ -188,7 +208,20 @@ public final class ResumingClient {
 	 * established: with {@code true} when it went on ({@code S … 1}), {@code false} for a new session or
 	 * a plain connection.
 	 */
-	public synchronized CompletableFuture<Boolean> connect() {
+	public CompletableFuture<Boolean> connect() {
+		// The permit first, outside the lock: pauseConnects holds every permit while it calls lose().
+		this.shared.handshakes.acquireUninterruptibly();
+		synchronized (this) {
+			if (this.ended) {
+				this.shared.handshakes.release();
+				return CompletableFuture.failedFuture(new IllegalStateException("closed"));
+			}
+			return open();
+		}
+	}
+
+	// Under this' lock, with a handshake permit.
+	private CompletableFuture<Boolean> open() {
 		if (this.ready.isDone()) {
 			this.ready = new CompletableFuture<>();
 		}
@@ -196,11 +229,12 @@ public final class ResumingClient {
 		int gen = ++this.generation;
 		this.phase = Phase.CONNECTING;
 		this.attempts++;
-		this.shared.handshakes.acquireUninterruptibly();
 		Listener listener = new Listener(gen);
 		CompletableFuture<java.net.http.WebSocket> opening;
 		try {
-			opening = this.shared.clients.open(this.uri, listener);
+			// A handshake over a link that died silently would hold its permit for good.
+			opening = this.shared.clients.open(this.uri, listener).orTimeout(HANDSHAKE_TIMEOUT.toMillis(),
+					TimeUnit.MILLISECONDS);
 		}
 		catch (RuntimeException ex) {
 			opening = CompletableFuture.failedFuture(ex);
@@ -265,6 +299,7 @@ public final class ResumingClient {
 		WebSocket ws;
 		synchronized (this) {
 			this.reconnect = false;
+			this.ended = true;
 			releaseIfHandshaking();
 			this.phase = Phase.CLOSED;
 			this.generation++;
@@ -299,6 +334,7 @@ public final class ResumingClient {
 		WebSocket ws;
 		synchronized (this) {
 			this.reconnect = false;
+			this.ended = true;
 			releaseIfHandshaking();
 			this.phase = Phase.CLOSED;
 			this.generation++;

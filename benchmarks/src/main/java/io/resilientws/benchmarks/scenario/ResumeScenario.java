@@ -436,6 +436,7 @@ public final class ResumeScenario {
 					+ Results.loadAverage());
 			URI uri = URI.create("ws://127.0.0.1:" + proxy.port() + "/ws");
 			List<CompletableFuture<Boolean>> ready = new ArrayList<>();
+			long connecting = System.nanoTime();
 			for (int i = 0; i < this.stormClients; i++) {
 				Sequence sequence = new Sequence(interval, total);
 				sequences.add(sequence);
@@ -450,7 +451,6 @@ public final class ResumeScenario {
 				clients.add(client);
 				ready.add(client.connect());
 			}
-			long connecting = System.nanoTime();
 			ready.forEach((f) -> f.orTimeout(120, TimeUnit.SECONDS).join());
 			double connectSeconds = (System.nanoTime() - connecting) / 1e9;
 			EchoScenario.sleep(Duration.ofSeconds(1));

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs one benchmark scenario (echo, fanout, idle, storm, detect, flood, chat, cluster) or JMH (jmh [JMH options]).
+# Runs one benchmark scenario (echo, fanout, idle, storm, detect, flood, chat, cluster, resume) or JMH (jmh [JMH options]).
 # Loopback only; every scenario stops by itself. Results go to docs/benchmarks/.
 #   benchmarks/run.sh echo --reps=3
 #   benchmarks/run.sh cluster --reps=3      (needs redis-server on the PATH; starts its own)
+#   benchmarks/run.sh resume --reps=3       (issue 13: echo, fan-out and a reconnect storm, resume off and on)
 #   benchmarks/run.sh jmh -f 1 -wi 3 -i 5
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,7 +31,7 @@ for entry in "${ENTRIES[@]}"; do
   esac
 done
 
-scenario="${1:?usage: run.sh echo|fanout|idle|storm|detect|flood|chat|cluster|jmh [options]}"
+scenario="${1:?usage: run.sh echo|fanout|idle|storm|detect|flood|chat|cluster|resume|jmh [options]}"
 shift
 if [ "$scenario" = jmh ]; then
   exec java -cp "$CP" org.openjdk.jmh.Main "$@"

@@ -10,11 +10,12 @@ import io.resilientws.benchmarks.scenario.DetectScenario;
 import io.resilientws.benchmarks.scenario.FanoutScenario;
 import io.resilientws.benchmarks.scenario.FloodScenario;
 import io.resilientws.benchmarks.scenario.IdleScenario;
+import io.resilientws.benchmarks.scenario.ResumeScenario;
 import io.resilientws.benchmarks.scenario.StormScenario;
 
 /**
  * Runs one scenario: {@code echo}, {@code fanout}, {@code idle}, {@code storm}, {@code detect},
- * {@code flood}, {@code chat} or {@code cluster}, with {@code --name=value} options (each scenario documents its own).
+ * {@code flood}, {@code chat}, {@code cluster} or {@code resume}, with {@code --name=value} options (each scenario documents its own).
  * Started by {@code benchmarks/run.sh}.
  */
 public final class Main {
@@ -24,7 +25,7 @@ public final class Main {
 
 	public static void main(String[] args) throws Exception {
 		if (args.length == 0) {
-			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|flood|chat|cluster [--option=value ...]");
+			System.err.println("usage: run.sh echo|fanout|idle|storm|detect|flood|chat|cluster|resume [--option=value ...]");
 			System.exit(2);
 		}
 		Map<String, String> options = new LinkedHashMap<>();
@@ -48,6 +49,7 @@ public final class Main {
 			case "flood" -> new FloodScenario(options).run();
 			case "chat" -> new ChatScenario(options).run();
 			case "cluster" -> new ClusterScenario(options).run();
+			case "resume" -> new ResumeScenario(options).run();
 			default -> {
 				System.err.println("unknown scenario " + args[0]);
 				System.exit(2);

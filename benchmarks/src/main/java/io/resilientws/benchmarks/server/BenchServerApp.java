@@ -221,11 +221,33 @@ public class BenchServerApp implements WebSocketConfigurer {
 		/** Server-side closes (starter mode), for the detection-latency scenario. */
 		private final List<Map<String, Object>> closes = new ArrayList<>();
 
+		/** Session resume (issue 13): sessions detached, resumed, refused, and the messages replayed. */
+		private final java.util.concurrent.atomic.LongAdder detached = new java.util.concurrent.atomic.LongAdder();
+
+		private final java.util.concurrent.atomic.LongAdder resumed = new java.util.concurrent.atomic.LongAdder();
+
+		private final java.util.concurrent.atomic.LongAdder resumeRefused = new java.util.concurrent.atomic.LongAdder();
+
+		private final java.util.concurrent.atomic.LongAdder replayed = new java.util.concurrent.atomic.LongAdder();
+
+		private final Map<String, Long> refusedReasons = new ConcurrentHashMap<>();
+
 		Control(EchoHandler handler, ObjectProvider<ServerSessionRegistry> registry) {
 			this.handler = handler;
 			this.registry = registry.getIfAvailable();
 			if (this.registry != null) {
 				this.registry.addListener((event) -> {
+					if (event instanceof SessionEvent.Detached) {
+						this.detached.increment();
+					}
+					else if (event instanceof SessionEvent.Resumed resumedEvent) {
+						this.resumed.increment();
+						this.replayed.add(resumedEvent.replayed());
+					}
+					else if (event instanceof SessionEvent.ResumeRefused refused) {
+						this.resumeRefused.increment();
+						this.refusedReasons.merge(refused.reason().name(), 1L, Long::sum);
+					}
 					if (event instanceof SessionEvent.Closed closed) {
 						synchronized (this.closes) {
 							this.closes.add(Map.of("timeMicros",
@@ -259,6 +281,12 @@ public class BenchServerApp implements WebSocketConfigurer {
 				ClusterView cluster = this.registry.clusterView();
 				stats.put("clusterStatus", cluster.status().name());
 				stats.put("nodes", cluster.nodes().size());
+				stats.put("detached", this.detached.sum());
+				stats.put("resumed", this.resumed.sum());
+				stats.put("resumeRefused", this.resumeRefused.sum());
+				stats.put("replayed", this.replayed.sum());
+				stats.put("refusedReasons", new java.util.TreeMap<>(this.refusedReasons));
+				stats.put("detachedNow", this.registry.detachedCount());
 			}
 			return stats;
 		}

@@ -76,6 +76,8 @@ class BrowserClientResumeTest {
 				this.proxy.cutAll();
 				int detached = ++cuts;
 				await().atMost(WAIT).until(() -> count(SessionEvent.Detached.class) >= detached);
+				// Back before the next cut: a cut in the middle of the reconnect would detach nothing.
+				await().atMost(WAIT).until(() -> count(SessionEvent.Resumed.class) >= detached);
 			}
 		}
 		await().atMost(WAIT).until(() -> has("done") || has("error"));

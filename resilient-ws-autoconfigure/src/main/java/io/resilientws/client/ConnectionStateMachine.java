@@ -2,7 +2,6 @@ package io.resilientws.client;
 
 import java.net.ProtocolException;
 import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -14,9 +13,7 @@ import java.util.concurrent.ScheduledFuture;
 
 import io.resilientws.AfterUnlock;
 import io.resilientws.heartbeat.Heartbeat;
-import io.resilientws.heartbeat.HeartbeatMode;
 import io.resilientws.heartbeat.HeartbeatSweep;
-import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
 import io.resilientws.send.SendFailure;
 import org.apache.commons.logging.Log;

@@ -1,7 +1,6 @@
 package io.resilientws.send;
 
 import java.nio.ByteBuffer;
-import java.util.concurrent.CompletableFuture;
 
 import io.resilientws.resume.ResumeWire;
 import org.jspecify.annotations.Nullable;

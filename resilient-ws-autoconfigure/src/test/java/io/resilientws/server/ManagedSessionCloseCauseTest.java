@@ -14,7 +14,6 @@ import io.resilientws.send.SendLimits;
 import io.resilientws.testsupport.FakeContainerSession;
 import io.resilientws.testsupport.ManualTaskScheduler;
 import io.resilientws.testsupport.StepExecutor;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 import org.springframework.web.socket.CloseStatus;

@@ -1,6 +1,5 @@
 package io.resilientws.server;
 
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;

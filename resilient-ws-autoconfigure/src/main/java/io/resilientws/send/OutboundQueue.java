@@ -278,11 +278,7 @@ public final class OutboundQueue {
 			if ((this.closedWith != null || isAcknowledgement(message)) && this.writer == null) {
 				return;
 			}
-			OutboundMessage last = this.controls.peekLast();
-			if (last != null && isAcknowledgement(last) && isAcknowledgement(message)) {
-				this.controls.pollLast();
-			}
-			this.controls.addLast(message);
+			addControl(message);
 		}
 		finally {
 			this.lock.unlock();
@@ -305,17 +301,22 @@ public final class OutboundQueue {
 			if (this.writer != through) {
 				return false;
 			}
-			OutboundMessage last = this.controls.peekLast();
-			if (last != null && isAcknowledgement(last) && isAcknowledgement(message)) {
-				this.controls.pollLast();
-			}
-			this.controls.addLast(message);
+			addControl(message);
 		}
 		finally {
 			this.lock.unlock();
 		}
 		drain();
 		return true;
+	}
+
+	// Called under the lock: acknowledgements are cumulative, so a new one replaces one still waiting.
+	private void addControl(OutboundMessage message) {
+		OutboundMessage last = this.controls.peekLast();
+		if (last != null && isAcknowledgement(last) && isAcknowledgement(message)) {
+			this.controls.pollLast();
+		}
+		this.controls.addLast(message);
 	}
 
 	/**
@@ -740,7 +741,6 @@ public final class OutboundQueue {
 		completeDrainedWaiters();
 	}
 
-	// Called under the lock.
 	// Called under the lock. Control messages first, then the heartbeat, then resends, then the queue.
 	private @Nullable OutboundMessage takeNextWritable() {
 		if (this.inFlight != null || this.writer == null || nothingToWrite()) {

@@ -158,11 +158,6 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Takes what a resuming session's client sends; null for a session that does not resume. */
 	private final @Nullable ResumeReceiver resumeReceiver;
 
-	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry,
-			EndpointStatistics statistics) {
-		this(delegate, endpoint, registry, statistics, null);
-	}
-
 	/**
 	 * @param resume the resume state of a session whose client asked for it; its connection can then be
 	 * replaced ({@link TransportSwitch})
@@ -228,10 +223,6 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** The managed session of a raw one, also after it was unregistered; null for an untracked session. */
 	static @Nullable ManagedSession of(WebSocketSession session) {
 		return (ManagedSession) session.getAttributes().get(ATTRIBUTE);
-	}
-
-	void opened() {
-		opened(null);
 	}
 
 	/** @param resumeAnswer the {@code S} answer to write before anything else, for a resuming session */

@@ -50,7 +50,8 @@ final class SessionResume {
 	/** Earlier tokens of this session, newest last; a resume with one of them is a reuse. */
 	private final ArrayDeque<String> usedTokens = new ArrayDeque<>();
 
-	private State state = State.ATTACHED;
+	/** Written under this object's lock; read without it by {@link #state()}, which isOpen() calls per send. */
+	private volatile State state = State.ATTACHED;
 
 	/** The newest token, sent in the latest {@code S}. */
 	private String token;
@@ -96,7 +97,7 @@ final class SessionResume {
 		return List.copyOf(this.usedTokens);
 	}
 
-	synchronized State state() {
+	State state() {
 		return this.state;
 	}
 
@@ -186,11 +187,6 @@ final class SessionResume {
 		if (this.usedTokens.size() > REMEMBERED_TOKENS) {
 			this.usedTokens.removeFirst();
 		}
-	}
-
-	/** Whether {@code presented} resumes this session now: the newest token, or the one not yet confirmed. */
-	synchronized boolean isGood(String presented) {
-		return presented.equals(this.token) || presented.equals(this.unconfirmed);
 	}
 
 	/** The tokens that resume this session now. */

@@ -296,18 +296,21 @@ public final class ResumingClient {
 
 	/** Drops the connection without a close frame (the client side of a cut). */
 	public void abort() {
-		WebSocket ws;
-		synchronized (this) {
-			this.reconnect = false;
-			this.ended = true;
-			releaseIfHandshaking();
-			this.phase = Phase.CLOSED;
-			this.generation++;
-			ws = this.webSocket;
-		}
+		WebSocket ws = stopForGood();
 		if (ws != null) {
 			ws.abort();
 		}
+	}
+
+	// No more reconnects, and later events of the current connection are stale; returns that connection,
+	// or null when there is none.
+	private synchronized WebSocket stopForGood() {
+		this.reconnect = false;
+		this.ended = true;
+		releaseIfHandshaking();
+		this.phase = Phase.CLOSED;
+		this.generation++;
+		return this.webSocket;
 	}
 
 	/**
@@ -331,15 +334,7 @@ public final class ResumingClient {
 
 	/** Closes with 1000 (an intentional end: the server discards the session). */
 	public void close() {
-		WebSocket ws;
-		synchronized (this) {
-			this.reconnect = false;
-			this.ended = true;
-			releaseIfHandshaking();
-			this.phase = Phase.CLOSED;
-			this.generation++;
-			ws = this.webSocket;
-		}
+		WebSocket ws = stopForGood();
 		if (ws != null) {
 			ws.sendClose(1000, "").orTimeout(2, TimeUnit.SECONDS).whenComplete((r, ex) -> ws.abort());
 		}

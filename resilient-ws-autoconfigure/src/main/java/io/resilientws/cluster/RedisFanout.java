@@ -75,6 +75,8 @@ public final class RedisFanout implements Fanout {
 
 	private final ChannelSubscriptions subscriptions;
 
+	private final RedisResumeStore resumeStore;
+
 	private volatile @Nullable Receiver receiver;
 
 	/** The connection publishes go out on; null until a heartbeat got one. */
@@ -103,6 +105,7 @@ public final class RedisFanout implements Fanout {
 		this.keys = new RedisKeys(settings.keyPrefix());
 		this.membership = new NodeMembership(settings, this.keys, this.clock);
 		this.subscriptions = new ChannelSubscriptions(factory, settings.requestTimeout(), pool, this::received);
+		this.resumeStore = new RedisResumeStore(this, settings.keyPrefix());
 	}
 
 	/** What this fan-out counted (the cluster meters read it). */
@@ -112,6 +115,25 @@ public final class RedisFanout implements Fanout {
 
 	public String nodeId() {
 		return this.settings.nodeId();
+	}
+
+	@Override
+	public RedisResumeStore resumeStore() {
+		return this.resumeStore;
+	}
+
+	/** The connection to run commands on while Redis answers; null while this instance is LOCAL_ONLY. */
+	@Nullable ReactiveRedisConnection liveConnection() {
+		ReactiveRedisConnection connection = this.redis;
+		return (this.status == ClusterView.Status.UP) ? connection : null;
+	}
+
+	Duration requestTimeout() {
+		return this.settings.requestTimeout();
+	}
+
+	Duration nodeTimeout() {
+		return this.settings.nodeTimeout();
 	}
 
 	// ---- lifecycle ----
@@ -185,6 +207,9 @@ public final class RedisFanout implements Fanout {
 			}
 			if (!live) {
 				logFailure("its subscriptions are not live", null);
+			}
+			else {
+				this.resumeStore.refresh(connection, this.clock.instant());
 			}
 		}
 		catch (RuntimeException ex) {

@@ -31,6 +31,19 @@ public final class AckSchedule {
 	/** When the oldest unacknowledged message arrived, or {@link #NONE}. */
 	private long firstPendingNanos = NONE;
 
+	/** A schedule for a session that received {@code received} messages before (on another instance). */
+	public static AckSchedule continuing(long received) {
+		AckSchedule schedule = new AckSchedule();
+		schedule.received = received;
+		schedule.acknowledged = received;
+		return schedule;
+	}
+
+	/** How many data messages were received. */
+	public long receivedCount() {
+		return this.received;
+	}
+
 	/**
 	 * A data message arrived.
 	 * @return its offset (the count of messages received so far)

@@ -43,6 +43,17 @@ public final class ReplayBuffer<T> {
 	}
 
 	/**
+	 * A buffer for a session that another instance numbered before: the peer has acknowledged
+	 * {@code acknowledged} messages, and the next one written gets the offset after that.
+	 */
+	public static <T> ReplayBuffer<T> continuing(long limitBytes, long acknowledged) {
+		ReplayBuffer<T> buffer = new ReplayBuffer<>(limitBytes);
+		buffer.written = acknowledged;
+		buffer.acknowledged = acknowledged;
+		return buffer;
+	}
+
+	/**
 	 * Numbers a message that is being written to the transport for the first time (not a resend).
 	 * @return its offset
 	 */

@@ -145,6 +145,15 @@ public final class OutboundQueue {
 	/** Where messages go; null while the connection is not open. */
 	private @Nullable MessageWriter writer;
 
+	/** Resume mode across instances: where a data message goes before its first write; null otherwise. */
+	private volatile @Nullable Journal journal;
+
+	/**
+	 * The offset of the last message journaled; written only by the one write in progress. A resend
+	 * is in the journal already.
+	 */
+	private volatile long journaledThrough;
+
 	/** Set for good by {@link #close}: nothing is accepted any more. */
 	private @Nullable SendFailure closedWith;
 
@@ -404,6 +413,47 @@ public final class OutboundQueue {
 		this.lock.lock();
 		try {
 			return replay.canResumeFrom(peerReceived);
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/**
+	 * Resume mode across instances: every data message is journaled before it is first written, so
+	 * that another instance can write it again if this one dies (docs/RESUME-PROTOCOL.md §7).
+	 * @param through the offset of the last message already journaled (a session taken over from another instance)
+	 */
+	public void journalTo(Journal journal, long through) {
+		this.journaledThrough = through;
+		this.journal = journal;
+	}
+
+	/**
+	 * Keeps numbered data messages somewhere another instance finds them.
+	 */
+	@FunctionalInterface
+	public interface Journal {
+
+		/**
+		 * Journals {@code message}, numbered {@code offset}, before its first write.
+		 * @return completes with true to write it now, false when it must not be written (another
+		 * instance holds the session now); never on a thread that must not block briefly
+		 */
+		CompletableFuture<Boolean> append(long offset, OutboundMessage message);
+
+	}
+
+	/**
+	 * Resume mode: a session taken over from another instance, whose client has received
+	 * {@code peerReceived} messages and lacks {@code unacknowledged} (the journaled ones after that, oldest
+	 * first): numbering goes on after them, and they are written first, after the control messages.
+	 */
+	public void adopt(long peerReceived, List<OutboundMessage> unacknowledged) {
+		SendReplay replay = requireReplay();
+		this.lock.lock();
+		try {
+			replay.adopt(peerReceived, unacknowledged);
 		}
 		finally {
 			this.lock.unlock();
@@ -802,7 +852,20 @@ public final class OutboundQueue {
 	private void write(MessageWriter target, OutboundMessage message, OutboundMessage onWire) {
 		CompletableFuture<?> written;
 		try {
-			written = target.write(onWire);
+			Journal journaling = this.journal;
+			long offset = message.offset;
+			if (journaling != null && !message.isControl() && offset > this.journaledThrough) {
+				written = journaling.append(offset, message).thenCompose((journaled) -> {
+					if (!journaled) {
+						throw new IllegalStateException("The session is held by another instance now");
+					}
+					this.journaledThrough = offset;
+					return target.write(onWire);
+				});
+			}
+			else {
+				written = target.write(onWire);
+			}
 		}
 		catch (RuntimeException ex) {
 			written = CompletableFuture.failedFuture(ex);

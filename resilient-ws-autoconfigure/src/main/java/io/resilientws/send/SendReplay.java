@@ -38,6 +38,16 @@ final class SendReplay {
 		return lost;
 	}
 
+	/**
+	 * A session taken over from another instance: its peer has {@code peerReceived} messages and lacks
+	 * {@code unacknowledged}, which are numbered after that and written again first.
+	 */
+	void adopt(long peerReceived, List<OutboundMessage> unacknowledged) {
+		this.buffer = ReplayBuffer.continuing(this.limitBytes, peerReceived);
+		unacknowledged.forEach(this::number);
+		resendUnacknowledged();
+	}
+
 	/** Gives a data message its offset, the first time it is written (a resend keeps its own). */
 	void number(OutboundMessage message) {
 		if (message.offset == 0) {

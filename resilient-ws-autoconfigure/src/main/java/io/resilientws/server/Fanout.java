@@ -60,6 +60,11 @@ public interface Fanout {
 	/** Takes this instance out of the cluster view first thing in a drain. */
 	void leave();
 
+	/** Where resuming sessions keep what another instance needs to take them over. */
+	default ResumeStore resumeStore() {
+		return ResumeStore.local();
+	}
+
 	/** Stops receiving; called when the registry is destroyed. */
 	void stop();
 

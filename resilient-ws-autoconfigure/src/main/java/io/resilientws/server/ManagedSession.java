@@ -4,9 +4,11 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -158,13 +160,23 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Takes what a resuming session's client sends; null for a session that does not resume. */
 	private final @Nullable ResumeReceiver resumeReceiver;
 
+	/** Where a resuming session's state is kept for other instances (a no-op without cluster mode). */
+	private final ResumeStore store;
+
+	/** Whether this session continues one that another instance held (docs/RESUME-PROTOCOL.md §7). */
+	private volatile boolean takenOver;
+
+	/** Completes once a draining instance has handed the session over; null unless it is being handed over. */
+	private volatile @Nullable CompletableFuture<Void> handedOver;
+
 	/**
 	 * @param resume the resume state of a session whose client asked for it; its connection can then be
 	 * replaced ({@link TransportSwitch})
+	 * @param id the id of the session taken over from another instance, or null for the connection's own
 	 */
 	ManagedSession(WebSocketSession delegate, String endpoint, ServerSessionRegistry registry,
-			EndpointStatistics statistics, @Nullable SessionResume resume) {
-		super((resume != null) ? new TransportSwitch(delegate) : delegate);
+			EndpointStatistics statistics, @Nullable SessionResume resume, @Nullable String id) {
+		super((resume != null) ? new TransportSwitch(delegate, (id != null) ? id : delegate.getId()) : delegate);
 		this.endpoint = endpoint;
 		this.registry = registry;
 		this.statistics = statistics;
@@ -215,7 +227,12 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 				terminate(CloseCause.HEARTBEAT_TIMEOUT, new CloseStatus(1001, "heartbeat timeout"));
 			}
 		});
-		this.resumeReceiver = (resume != null) ? new ResumeReceiver(resume, this.outbound, registry.scheduler()) : null;
+		this.store = registry.resumeStore();
+		this.resumeReceiver = (resume != null) ? new ResumeReceiver(resume, this.outbound, registry.scheduler(), getId(),
+				this.store, registry.pool()) : null;
+		if (resume != null && this.store.shared()) {
+			this.outbound.journalTo(this::journal, 0);
+		}
 		this.inboundRate = (settings.inboundMessagesPerSecond() > 0) ? new RateLimiter(
 				settings.inboundMessagesPerSecond(), settings.inboundBurst(), registry.scheduler().getClock()) : null;
 	}
@@ -234,6 +251,35 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		}
 		this.outbound.attach(writerFor(connection));
 		this.heartbeat.start();
+	}
+
+	/**
+	 * Continues a session that another instance held: its client has {@code peerReceived} of its
+	 * messages and lacks {@code unacknowledged} (journaled there), which go out first.
+	 */
+	void adopt(long peerReceived, List<OutboundMessage> unacknowledged) {
+		this.takenOver = true;
+		this.outbound.adopt(peerReceived, unacknowledged);
+		this.outbound.journalTo(this::journal, peerReceived + unacknowledged.size());
+	}
+
+	/**
+	 * Whether this session continues one that another instance of the cluster held until it was stopped
+	 * or killed: the handler sees its open here, with the same id, and its client lost nothing
+	 * (docs/RESUME-PROTOCOL.md §7).
+	 */
+	public boolean isTakenOver() {
+		return this.takenOver;
+	}
+
+	// Before its first write, a data message goes to the store, on the pool (not on Redis's event loop).
+	// If the store cannot be reached, it is written anyway (this instance can still resume it, and the
+	// store marks it as not resumable elsewhere); if another instance holds the session now, it is not.
+	private CompletableFuture<Boolean> journal(long offset, OutboundMessage message) {
+		SessionResume resume = this.resume;
+		long clientCount = (resume != null) ? resume.receivedCount() : 0;
+		return this.store.append(getId(), offset, message, clientCount)
+			.handleAsync((journaled, failure) -> failure != null || journaled, this.registry.pool());
 	}
 
 	/** Makes a connection this session's: found from its frames, with the session's limits. */
@@ -404,6 +450,62 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** The round trip of the latest answered ping. */
 	public Optional<Duration> lastHeartbeatRoundTrip() {
 		return Optional.ofNullable(this.heartbeat.lastRoundTrip());
+	}
+
+	/**
+	 * The drain of a cluster instance: instead of ending, a resuming session is handed over to whichever
+	 * instance its client comes back to. What is queued and everything sent to it until its client's
+	 * close arrives is journaled, not written; then the store releases it (see {@link #finishHandOver}).
+	 * @return completes once the session is released (or the release failed)
+	 */
+	CompletableFuture<Void> handOver(CloseStatus status, Duration timeout) {
+		CompletableFuture<Void> released = new CompletableFuture<>();
+		if (this.resume == null || isDetached()) {
+			return closeAfterFlush(status, CloseCause.SHUTDOWN, timeout);
+		}
+		this.handedOver = released;
+		this.closing = true;
+		serverEnds(CloseCause.SHUTDOWN);
+		this.heartbeat.stop();
+		// No other instance takes it over until it is released here, after the client's last message.
+		this.store.handingOver(getId()).whenCompleteAsync((ignored, failure) -> {
+			this.outbound.detach(null);
+			this.outbound.attach((message) -> CompletableFuture.completedFuture(null));
+			try {
+				transport().close(status);
+			}
+			catch (IOException | RuntimeException ex) {
+				logger.debug("Closing session " + getId() + " failed", ex);
+			}
+		}, this.registry.pool());
+		return released;
+	}
+
+	/** Whether a draining instance is handing this session over to another instance. */
+	boolean isHandedOver() {
+		return this.handedOver != null;
+	}
+
+	/**
+	 * The connection of a session being handed over closed: once what was queued is journaled, the
+	 * store releases it with the exact count of its client's messages, all of which have been handled.
+	 */
+	CompletableFuture<Void> finishHandOver(Duration timeout) {
+		CompletableFuture<Void> released = this.handedOver;
+		SessionResume resume = this.resume;
+		if (released == null || resume == null) {
+			return CompletableFuture.completedFuture(null);
+		}
+		this.outbound.whenDrained()
+			.completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS)
+			.thenCompose((drained) -> this.store.release(getId(), resume.receivedCount()))
+			.whenComplete((ignored, failure) -> {
+				if (failure != null) {
+					logger.warn("Session " + getId() + " could not be handed over: " + failure.getMessage());
+				}
+				released.complete(null);
+			});
+		return released;
 	}
 
 	/** Sends a text message without blocking; the result says whether it was accepted and, later, written. */

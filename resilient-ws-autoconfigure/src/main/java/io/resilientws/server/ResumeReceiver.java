@@ -1,6 +1,8 @@
 package io.resilientws.server;
 
 import java.nio.ByteBuffer;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.resilientws.resume.ResumeFrame;
 import io.resilientws.resume.ResumeProtocolException;
@@ -27,10 +29,23 @@ final class ResumeReceiver {
 
 	private final TaskScheduler scheduler;
 
-	ResumeReceiver(SessionResume resume, OutboundQueue outbound, TaskScheduler scheduler) {
+	private final String sessionId;
+
+	private final ResumeStore store;
+
+	private final Executor pool;
+
+	/** The highest count acknowledged to the client: stored counts may come back out of order. */
+	private final AtomicLong acknowledgedToClient = new AtomicLong();
+
+	ResumeReceiver(SessionResume resume, OutboundQueue outbound, TaskScheduler scheduler, String sessionId,
+			ResumeStore store, Executor pool) {
 		this.resume = resume;
 		this.outbound = outbound;
 		this.scheduler = scheduler;
+		this.sessionId = sessionId;
+		this.store = store;
+		this.pool = pool;
 	}
 
 	/**
@@ -46,6 +61,7 @@ final class ResumeReceiver {
 					throw new ResumeProtocolException("an unexpected control message");
 				}
 				this.outbound.acknowledge(ack.received());
+				this.store.acknowledged(this.sessionId, ack.received());
 				return null;
 			}
 			String payload = ((ResumeWire.Inbound.Data) inbound).text();
@@ -64,8 +80,20 @@ final class ResumeReceiver {
 	}
 
 	private void acknowledgeLater(SessionResume.AckDecision decision) {
-		if (decision.ack() != null) {
-			this.outbound.offerControl(OutboundMessage.control(decision.ack()));
+		String ack = decision.ack();
+		if (ack != null && !this.store.shared()) {
+			this.outbound.offerControl(OutboundMessage.control(ack));
+		}
+		else if (ack != null) {
+			// Stored before it is acknowledged: an instance that takes the session over must not ask the
+			// client for less than it was told the session has. Sent also if Redis fails (the store then
+			// marks the session as not resumable elsewhere): this instance can still resume it.
+			long count = decision.acknowledges();
+			this.store.received(this.sessionId, count).whenCompleteAsync((ignored, failure) -> {
+				if (this.acknowledgedToClient.getAndAccumulate(count, Math::max) < count) {
+					this.outbound.offerControl(OutboundMessage.control(ack));
+				}
+			}, this.pool);
 		}
 		if (decision.timerNanos() >= 0) {
 			this.scheduler.schedule(() -> acknowledgeLater(this.resume.ackTimerFired()),

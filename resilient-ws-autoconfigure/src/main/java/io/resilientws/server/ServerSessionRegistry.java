@@ -93,6 +93,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final SessionResumption resumption;
 
+	private final ResumeStore resumeStore;
+
 	/**
 	 * @param refusingTraffic called when the drain starts (the auto-configuration publishes readiness
 	 * REFUSING_TRAFFIC)
@@ -123,6 +125,8 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		this.pings = new PingSender(this.pool, scheduler);
 		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_TICK, this.pings::flush);
 		this.backPressure = new InboundBackPressure(settings.send().bufferLimit(), scheduler);
+		this.resumeStore = fanout.resumeStore();
+		this.resumeStore.configure(settings.resume().window());
 		this.resumption = new SessionResumption(this, settings.resume());
 	}
 
@@ -379,11 +383,24 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	 */
 	ManagedSession opened(WebSocketSession session, String endpoint, @Nullable SessionResume resume,
 			@Nullable String resumeAnswer) {
+		return opened(session, endpoint, resume, resumeAnswer, null, 0);
+	}
+
+	/**
+	 * @param takenOver a session another instance held, which this one continues, or null
+	 * @param peerReceived how many of that session's messages its client has
+	 */
+	ManagedSession opened(WebSocketSession session, String endpoint, @Nullable SessionResume resume,
+			@Nullable String resumeAnswer, ResumeStore.@Nullable Takeover takenOver, long peerReceived) {
 		EndpointStatistics counts = this.statistics.computeIfAbsent(endpoint, EndpointStatistics::new);
-		ManagedSession managed = new ManagedSession(session, endpoint, this, counts, resume);
-		this.sessions.put(session.getId(), managed);
+		ManagedSession managed = new ManagedSession(session, endpoint, this, counts, resume,
+				(takenOver != null) ? takenOver.sessionId() : null);
+		this.sessions.put(managed.getId(), managed);
 		counts.open.incrementAndGet();
 		counts.opened.increment();
+		if (takenOver != null) {
+			managed.adopt(peerReceived, takenOver.unacknowledged());
+		}
 		managed.opened(resumeAnswer);
 		this.fanout.opened(managed);
 		publish(new SessionEvent.Opened(session.getId(), endpoint, now()));
@@ -411,6 +428,12 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		if (managed != null && managed.detachOnLoss(status)) {
 			this.resumption.detached(managed, managed.resume());
 			return null;
+		}
+		if (managed != null && managed.isHandedOver() && this.sessions.remove(managed.getId(), managed)) {
+			// Ended here once the store has it all; its handler hears the close now, like the others'.
+			managed.finishHandOver(this.settings.shutdown().timeout())
+				.whenComplete((ignored, failure) -> ended(managed, status, ResumeFrame.RefusalReason.UNKNOWN));
+			return managed;
 		}
 		if (managed == null || !this.sessions.remove(managed.getId(), managed)) {
 			return connection;
@@ -460,6 +483,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	/** How many resuming sessions have lost their connection and wait for their client. */
 	public long detachedCount() {
 		return this.resumption.detachedCount();
+	}
+
+	/** Where resuming sessions keep their state for other instances. */
+	ResumeStore resumeStore() {
+		return this.resumeStore;
 	}
 
 	/** The registry's part of session resume. */
@@ -574,8 +602,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			ManagedSession session = open.get(i);
 			long offset = i * slotNanos + ((slotNanos > 0) ? ThreadLocalRandom.current().nextLong(slotNanos) : 0);
 			CompletableFuture<Void> closed = new CompletableFuture<>();
+			// In cluster mode a resuming session is handed over to the instance its client comes back to.
+			boolean handOver = this.resumeStore.shared() && session.resume() != null;
 			this.scheduler.schedule(
-					() -> session.closeAfterFlush(status, CloseCause.SHUTDOWN, shutdown.timeout())
+					() -> (handOver ? session.handOver(status, shutdown.timeout())
+							: session.closeAfterFlush(status, CloseCause.SHUTDOWN, shutdown.timeout()))
 						.whenComplete((ignored, failure) -> closed.complete(null)),
 					start.plusNanos(offset));
 			closing.add(closed);

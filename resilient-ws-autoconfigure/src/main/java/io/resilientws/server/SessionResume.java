@@ -45,7 +45,7 @@ final class SessionResume {
 
 	private final SecureRandom random;
 
-	private final AckSchedule received = new AckSchedule();
+	private final AckSchedule received;
 
 	/** Earlier tokens of this session, newest last; a resume with one of them is a reuse. */
 	private final ArrayDeque<String> usedTokens = new ArrayDeque<>();
@@ -78,10 +78,37 @@ final class SessionResume {
 	private boolean overflowed;
 
 	SessionResume(WebSocketHandler handler, LongSupplier nanoTime, SecureRandom random) {
+		this(handler, nanoTime, random, ResumeWire.newToken(random), new AckSchedule(), null);
+	}
+
+	private SessionResume(WebSocketHandler handler, LongSupplier nanoTime, SecureRandom random, String token,
+			AckSchedule received, @Nullable String unconfirmed) {
 		this.handler = handler;
 		this.nanoTime = nanoTime;
 		this.random = random;
-		this.token = ResumeWire.newToken(random);
+		this.received = received;
+		this.token = token;
+		this.unconfirmed = unconfirmed;
+	}
+
+	/**
+	 * The state of a session taken over from another instance with its new {@code token}, whose client
+	 * presented {@code presented} (good until the client shows it has the new token) and whose messages
+	 * counted {@code clientReceived}.
+	 */
+	static SessionResume takenOver(WebSocketHandler handler, LongSupplier nanoTime, SecureRandom random, String token,
+			String presented, long clientReceived) {
+		return new SessionResume(handler, nanoTime, random, token, AckSchedule.continuing(clientReceived), presented);
+	}
+
+	/** The answer to the client of a session taken over from another instance: recovered. */
+	synchronized String takenOverAnswer() {
+		return ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedCount(), true, null));
+	}
+
+	/** How many data messages the session has received from its client, over all its connections. */
+	synchronized long receivedCount() {
+		return this.received.receivedCount();
 	}
 
 	/** The application's handler, told of the session's end when it ends detached. */
@@ -222,13 +249,13 @@ final class SessionResume {
 		long now = this.nanoTime.getAsLong();
 		this.received.received(size, now);
 		if (this.received.due(now)) {
-			return new AckDecision(ResumeWire.write(this.received.take()), -1);
+			return AckDecision.now(this.received.take());
 		}
 		if (this.ackTimerPending) {
 			return AckDecision.NONE;
 		}
 		this.ackTimerPending = true;
-		return new AckDecision(null, Math.max(0, this.received.deadlineNanos() - now));
+		return new AckDecision(null, 0, Math.max(0, this.received.deadlineNanos() - now));
 	}
 
 	/** The acknowledgement delay ran out: what to do now. */
@@ -236,7 +263,7 @@ final class SessionResume {
 		this.ackTimerPending = false;
 		long now = this.nanoTime.getAsLong();
 		if (this.received.due(now)) {
-			return new AckDecision(ResumeWire.write(this.received.take()), -1);
+			return AckDecision.now(this.received.take());
 		}
 		long deadline = this.received.deadlineNanos();
 		if (deadline == Long.MIN_VALUE || this.state == State.ENDED) {
@@ -244,7 +271,7 @@ final class SessionResume {
 		}
 		// Messages came after an acknowledgement emptied the schedule: wait for their own delay.
 		this.ackTimerPending = true;
-		return new AckDecision(null, Math.max(0, deadline - now));
+		return new AckDecision(null, 0, Math.max(0, deadline - now));
 	}
 
 	private void cancelExpiry() {
@@ -256,11 +283,16 @@ final class SessionResume {
 
 	/**
 	 * @param ack an acknowledgement to write now, or null
+	 * @param acknowledges how many messages it acknowledges
 	 * @param timerNanos start the delay timer for that many nanoseconds; -1 for no timer
 	 */
-	record AckDecision(@Nullable String ack, long timerNanos) {
+	record AckDecision(@Nullable String ack, long acknowledges, long timerNanos) {
 
-		static final AckDecision NONE = new AckDecision(null, -1);
+		static final AckDecision NONE = new AckDecision(null, 0, -1);
+
+		static AckDecision now(ResumeFrame.Ack ack) {
+			return new AckDecision(ResumeWire.write(ack), ack.received(), -1);
+		}
 
 	}
 

@@ -40,6 +40,9 @@ final class SessionResumption {
 	/** Attribute of a connection that was greeted and has not answered yet. */
 	private static final String GREETED = SessionResumption.class.getName() + ".greeted";
 
+	/** Attribute of a connection whose answer was refused: its handler never heard of it, nor hears of its close. */
+	private static final String TURNED_AWAY = SessionResumption.class.getName() + ".turnedAway";
+
 	/** How long a greeted connection may take to answer. */
 	static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
 
@@ -111,7 +114,7 @@ final class SessionResumption {
 			greeted.timeout().cancel(false);
 			return true;
 		}
-		return false;
+		return connection.getAttributes().remove(TURNED_AWAY) != null;
 	}
 
 	/**
@@ -159,6 +162,10 @@ final class SessionResumption {
 				return;
 			}
 			RefusalReason ended = this.endings.get(request.token());
+			if (ended == null && this.registry.resumeStore().shared()) {
+				takeOver(connection, greeted, request);
+				return;
+			}
 			startSession(connection, greeted, (ended != null) ? ended : RefusalReason.UNKNOWN);
 			return;
 		}
@@ -202,6 +209,7 @@ final class SessionResumption {
 		// The presented token stays good until the client shows it got the new one (it may lose this S).
 		this.byToken.put(request.token(), session);
 		this.byToken.put(resumed.token(), session);
+		this.registry.resumeStore().tokens(session.getId(), resumed.token(), request.token());
 		this.registry.publish(new SessionEvent.Resumed(session.getId(), session.endpoint(), resumed.replayed(),
 				this.registry.scheduler().getClock().instant()));
 	}
@@ -216,7 +224,43 @@ final class SessionResumption {
 		ManagedSession session = this.registry.opened(connection, greeted.endpoint(), resume,
 				resume.newSessionAnswer(refused));
 		this.byToken.put(resume.token(), session);
+		this.registry.resumeStore().started(session, resume.token());
 		greeted.handler().afterConnectionEstablished(session);
+	}
+
+	/**
+	 * Cluster mode: a token this instance does not know may be of a session another instance held until
+	 * it was killed or drained (docs/RESUME-PROTOCOL.md §7). Taken over, the session goes on here with the
+	 * same id and everything its client lacks; held by a live instance, the client is asked to try again
+	 * (1013) rather than told its session is lost.
+	 */
+	private void takeOver(WebSocketSession connection, Greeted greeted, ResumeFrame.Resume request) throws Exception {
+		String token = ResumeWire.newToken(this.random);
+		ResumeStore.Takeover takeover = this.registry.resumeStore().takeOver(request.token(), greeted.endpoint(),
+				principalName(connection), request.received(), token);
+		switch (takeover.outcome()) {
+			case TAKEN -> {
+				SessionResume resume = SessionResume.takenOver(greeted.handler(), this::nanoTime, this.random, token,
+						request.token(), takeover.clientReceived());
+				ManagedSession session = this.registry.opened(connection, greeted.endpoint(), resume,
+						resume.takenOverAnswer(), takeover, request.received());
+				this.byToken.put(token, session);
+				this.byToken.put(request.token(), session);
+				logger.info("Session " + session.getId() + " was taken over from another instance ("
+						+ takeover.unacknowledged().size() + " messages to write again)");
+				this.registry.publish(new SessionEvent.Resumed(session.getId(), session.endpoint(),
+						takeover.unacknowledged().size(), this.registry.scheduler().getClock().instant()));
+				greeted.handler().afterConnectionEstablished(session);
+			}
+			case HELD -> closeQuietly(connection, new CloseStatus(1013, "session held by another instance"));
+			case INVALID -> refuseConnection(connection,
+					new ResumeProtocolException("the client's count is not one of its session's"));
+			case REUSED -> startSession(connection, greeted, RefusalReason.REUSED);
+			case ENDPOINT -> startSession(connection, greeted, RefusalReason.ENDPOINT);
+			case PRINCIPAL -> startSession(connection, greeted, RefusalReason.PRINCIPAL);
+			case OVERFLOW -> startSession(connection, greeted, RefusalReason.OVERFLOW);
+			default -> startSession(connection, greeted, RefusalReason.UNKNOWN);
+		}
 	}
 
 	private void refuseConnection(WebSocketSession connection, Exception why) {
@@ -231,6 +275,7 @@ final class SessionResumption {
 	}
 
 	private void closeQuietly(WebSocketSession connection, CloseStatus status) {
+		connection.getAttributes().put(TURNED_AWAY, Boolean.TRUE);
 		this.registry.pool().execute(() -> {
 			try {
 				connection.close(status);
@@ -263,6 +308,10 @@ final class SessionResumption {
 	void confirmed(ManagedSession session, String token) {
 		this.byToken.remove(token, session);
 		this.byUsedToken.put(token, session);
+		SessionResume resume = session.resume();
+		if (resume != null) {
+			this.registry.resumeStore().tokens(session.getId(), resume.token(), null);
+		}
 	}
 
 	/** A resuming session ended for good: its tokens resume nothing any more. */
@@ -273,6 +322,9 @@ final class SessionResumption {
 		}
 		for (String used : resume.usedTokens()) {
 			this.byUsedToken.remove(used, session);
+		}
+		if (!session.isHandedOver()) {
+			this.registry.resumeStore().ended(session.getId());
 		}
 	}
 

@@ -30,8 +30,9 @@ final class TransportSwitch implements WebSocketSession, NativeWebSocketSession 
 
 	private volatile WebSocketSession current;
 
-	TransportSwitch(WebSocketSession first) {
-		this.id = first.getId();
+	/** @param id the logical session's id: the first connection's, or that of a session taken over */
+	TransportSwitch(WebSocketSession first, String id) {
+		this.id = id;
 		this.attributes = first.getAttributes();
 		this.current = first;
 	}

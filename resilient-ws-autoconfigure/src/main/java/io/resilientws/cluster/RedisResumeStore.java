@@ -1,0 +1,462 @@
+package io.resilientws.cluster;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+import io.resilientws.send.OutboundMessage;
+import io.resilientws.server.ManagedSession;
+import io.resilientws.server.ResumeStore;
+import org.apache.commons.logging.Log;
+import org.apache.commons.logging.LogFactory;
+import org.jspecify.annotations.Nullable;
+
+import org.springframework.data.redis.connection.ReactiveRedisConnection;
+import org.springframework.data.redis.connection.ReturnType;
+
+/**
+ * Cluster mode's {@link ResumeStore}: a resuming session's state in Redis, so that another instance can
+ * take the session over when the one holding it was killed or drained (docs/RESUME-PROTOCOL.md §7).
+ * Per session ({@code P} the key prefix):
+ * <ul>
+ * <li>{@code P resume:<id>}, a hash: endpoint, principal, the SHA-256 of the current token and of the
+ * one not yet confirmed, the holder's node id, whether the holder is handing it over (since when), the
+ * count of client messages received, the offset of the last journaled message, the count the client
+ * acknowledged, and whether the session can no longer be resumed elsewhere;</li>
+ * <li>{@code P resume:<id>:out}, a stream of the data messages written to the client and not yet
+ * acknowledged, each with its offset as entry id ({@code 0-<offset>});</li>
+ * <li>{@code P resume-token:<sha-256>}: the session id a token resumes.</li>
+ * </ul>
+ * Tokens are never stored, only their hashes. Every write is a script that checks the holder first, so
+ * an instance that lost a session (another took it over) changes nothing of it any more. The keys
+ * expire unless the holder refreshes them: the state of a session nobody holds goes away by itself.
+ */
+public final class RedisResumeStore implements ResumeStore {
+
+	private static final Log logger = LogFactory.getLog(RedisResumeStore.class);
+
+	/** How long a takeover waits for a session being handed over, or held by a node that just died. */
+	private static final Duration HELD_POLL = Duration.ofMillis(50);
+
+	// KEYS: hash, token key. ARGV: me, endpoint, principal, token hash, session id, ttl ms.
+	private static final String START = """
+			redis.call('DEL', KEYS[1])
+			redis.call('HSET', KEYS[1], 'h', ARGV[1], 'ep', ARGV[2], 'pr', ARGV[3], 'tk', ARGV[4], 'tu', '',
+			  'c', 0, 'j', 0, 'a', 0, 'dr', 0, 'b', 0)
+			redis.call('PEXPIRE', KEYS[1], ARGV[6])
+			redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+			return 1""";
+
+	// KEYS: hash, stream. ARGV: me, offset, kind, payload, client count, ttl ms, broken.
+	private static final String APPEND = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			redis.call('XADD', KEYS[2], '0-' .. ARGV[2], 'k', ARGV[3], 'p', ARGV[4])
+			redis.call('HSET', KEYS[1], 'j', ARGV[2])
+			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[5]) then
+			  redis.call('HSET', KEYS[1], 'c', ARGV[5])
+			end
+			if ARGV[7] == '1' then redis.call('HSET', KEYS[1], 'b', 1) end
+			if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
+			return 1""";
+
+	// KEYS: hash. ARGV: me, client count.
+	private static final String RECEIVED = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
+			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
+			end
+			return 1""";
+
+	// KEYS: hash, stream. ARGV: me, acknowledged count.
+	private static final String ACKNOWLEDGED = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			if tonumber(redis.call('HGET', KEYS[1], 'a')) < tonumber(ARGV[2]) then
+			  redis.call('HSET', KEYS[1], 'a', ARGV[2])
+			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(ARGV[2]) + 1))
+			end
+			return 1""";
+
+	// KEYS: hash, new token key. ARGV: me, token hash, unconfirmed token hash, session id, ttl ms.
+	private static final String TOKENS = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			redis.call('HSET', KEYS[1], 'tk', ARGV[2], 'tu', ARGV[3])
+			redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+			return 1""";
+
+	// KEYS: hash. ARGV: me.
+	private static final String BROKEN = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			redis.call('HSET', KEYS[1], 'b', 1)
+			return 1""";
+
+	// KEYS: hash. ARGV: me. Redis's own clock, the one the takeover compares with.
+	private static final String HANDING_OVER = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			local t = redis.call('TIME')
+			redis.call('HSET', KEYS[1], 'dr', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+			return 1""";
+
+	// KEYS: hash. ARGV: me, client count.
+	private static final String RELEASE = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
+			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
+			end
+			redis.call('HSET', KEYS[1], 'h', '', 'dr', 0)
+			return 1""";
+
+	// KEYS: hash, stream. ARGV: me.
+	private static final String END = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			redis.call('DEL', KEYS[1], KEYS[2])
+			return 1""";
+
+	// KEYS: hash, stream, new token key.
+	// ARGV: presented token hash, me, endpoint, principal, received, new token hash, session id, ttl ms,
+	// hand-over grace ms, then the live node ids.
+	// Returns a flat array: status, and when taken the client count, then kind and payload per message.
+	private static final String TAKE_OVER = """
+			if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
+			local f = redis.call('HMGET', KEYS[1], 'ep', 'pr', 'tk', 'tu', 'h', 'dr', 'c', 'j', 'a', 'b')
+			if ARGV[1] ~= f[3] and ARGV[1] ~= f[4] then return {'reused'} end
+			if f[1] ~= ARGV[3] then return {'endpoint'} end
+			if f[2] ~= ARGV[4] then return {'principal'} end
+			if f[10] == '1' then return {'overflow'} end
+			local holder = f[5]
+			if holder ~= '' and holder ~= ARGV[2] then
+			  for i = 10, #ARGV do
+			    if ARGV[i] == holder then return {'held'} end
+			  end
+			  if f[6] ~= '0' then
+			    local t = redis.call('TIME')
+			    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+			    if now - tonumber(f[6]) < tonumber(ARGV[9]) then return {'held'} end
+			  end
+			end
+			local received = tonumber(ARGV[5])
+			local written = tonumber(f[8])
+			if received < tonumber(f[9]) then return {'invalid'} end
+			if received > written then return {'overflow'} end
+			local entries = redis.call('XRANGE', KEYS[2], '0-' .. (received + 1), '+')
+			if #entries ~= written - received then return {'overflow'} end
+			redis.call('HSET', KEYS[1], 'h', ARGV[2], 'dr', 0, 'tk', ARGV[6], 'tu', ARGV[1], 'a', received)
+			redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (received + 1))
+			redis.call('SET', KEYS[3], ARGV[7], 'PX', ARGV[8])
+			redis.call('PEXPIRE', KEYS[1], ARGV[8])
+			local out = {'taken', f[7]}
+			for _, entry in ipairs(entries) do
+			  local fields = entry[2]
+			  local kind, payload = '', ''
+			  for i = 1, #fields, 2 do
+			    if fields[i] == 'k' then kind = fields[i + 1] elseif fields[i] == 'p' then payload = fields[i + 1] end
+			  end
+			  out[#out + 1] = kind
+			  out[#out + 1] = payload
+			end
+			return out""";
+
+	// KEYS: hash, stream, token key. ARGV: ttl ms.
+	private static final String REFRESH = """
+			redis.call('PEXPIRE', KEYS[1], ARGV[1])
+			redis.call('PEXPIRE', KEYS[2], ARGV[1])
+			redis.call('PEXPIRE', KEYS[3], ARGV[1])
+			return 1""";
+
+	private final RedisFanout fanout;
+
+	private final String prefix;
+
+	/** The sessions this instance holds, with the hash of their current token (for refreshing keys). */
+	private final Map<String, String> held = new ConcurrentHashMap<>();
+
+	/**
+	 * Sessions with a message written, or a count acknowledged, that Redis did not store: marked as not
+	 * resumable elsewhere as soon as Redis answers again (by the next append, or the next refresh).
+	 */
+	private final Map<String, Boolean> unjournaled = new ConcurrentHashMap<>();
+
+	private volatile Duration ttl = Duration.ofMinutes(5);
+
+	private volatile Instant lastRefresh = Instant.MIN;
+
+	RedisResumeStore(RedisFanout fanout, String prefix) {
+		this.fanout = fanout;
+		this.prefix = prefix;
+	}
+
+	@Override
+	public boolean shared() {
+		return true;
+	}
+
+	@Override
+	public void configure(Duration window) {
+		// The holder refreshes the keys every half window (see refresh): a session's state outlives its
+		// holder by a window at least, so a client that comes back within it finds it.
+		this.ttl = window.multipliedBy(2).plus(this.fanout.nodeTimeout());
+	}
+
+	private String me() {
+		return this.fanout.nodeId();
+	}
+
+	// ---- keys ----
+
+	private ByteBuffer hash(String sessionId) {
+		return RedisKeys.bytes(this.prefix + "resume:" + sessionId);
+	}
+
+	private ByteBuffer stream(String sessionId) {
+		return RedisKeys.bytes(this.prefix + "resume:" + sessionId + ":out");
+	}
+
+	private ByteBuffer tokenKey(String tokenHash) {
+		return RedisKeys.bytes(this.prefix + "resume-token:" + tokenHash);
+	}
+
+	/** Tokens are credentials: only their SHA-256 is stored, and looked up by. */
+	static String tokenHash(String token) {
+		try {
+			return HexFormat.of().formatHex(
+					MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("Every Java platform has SHA-256", ex);
+		}
+	}
+
+	// ---- what the holder writes ----
+
+	@Override
+	public void started(ManagedSession session, String token) {
+		String tokenHash = tokenHash(token);
+		this.held.put(session.getId(), tokenHash);
+		fireAndForget(START, 2, hash(session.getId()), tokenKey(tokenHash), arg(me()), arg(session.endpoint()),
+				arg(session.principalName().orElse("")), arg(tokenHash), arg(session.getId()), arg(ttlMillis()));
+	}
+
+	@Override
+	public CompletableFuture<Boolean> append(String sessionId, long offset, OutboundMessage message, long clientCount) {
+		ReactiveRedisConnection connection = this.fanout.liveConnection();
+		if (connection == null) {
+			this.unjournaled.put(sessionId, true);
+			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
+		}
+		ByteBuffer payload = message.isText() ? RedisKeys.bytes(message.text()) : message.binary();
+		boolean broken = this.unjournaled.containsKey(sessionId);
+		CompletableFuture<Boolean> appended = eval(connection, APPEND, 2, hash(sessionId), stream(sessionId), arg(me()),
+				arg(Long.toString(offset)), arg(message.isText() ? "t" : "b"), payload, arg(Long.toString(clientCount)),
+				arg(ttlMillis()), arg(broken ? "1" : "0"))
+			.thenApply((result) -> number(result) == 1);
+		if (broken) {
+			appended.thenRun(() -> this.unjournaled.remove(sessionId));
+		}
+		return appended.whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				this.unjournaled.put(sessionId, true);
+			}
+		});
+	}
+
+	@Override
+	public CompletableFuture<?> received(String sessionId, long clientCount) {
+		return run(RECEIVED, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)))
+			.whenComplete((ignored, failure) -> {
+				if (failure != null) {
+					this.unjournaled.put(sessionId, true);
+				}
+			});
+	}
+
+	@Override
+	public void acknowledged(String sessionId, long count) {
+		fireAndForget(ACKNOWLEDGED, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(count)));
+	}
+
+	@Override
+	public void tokens(String sessionId, String token, @Nullable String unconfirmed) {
+		String tokenHash = tokenHash(token);
+		this.held.computeIfPresent(sessionId, (id, previous) -> tokenHash);
+		fireAndForget(TOKENS, 2, hash(sessionId), tokenKey(tokenHash), arg(me()), arg(tokenHash),
+				arg((unconfirmed != null) ? tokenHash(unconfirmed) : ""), arg(sessionId), arg(ttlMillis()));
+	}
+
+	@Override
+	public void broken(String sessionId) {
+		fireAndForget(BROKEN, 1, hash(sessionId), arg(me()));
+	}
+
+	@Override
+	public CompletableFuture<?> handingOver(String sessionId) {
+		return run(HANDING_OVER, 1, hash(sessionId), arg(me()));
+	}
+
+	@Override
+	public CompletableFuture<?> release(String sessionId, long clientCount) {
+		this.held.remove(sessionId);
+		return run(RELEASE, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)));
+	}
+
+	@Override
+	public void ended(String sessionId) {
+		this.held.remove(sessionId);
+		this.unjournaled.remove(sessionId);
+		fireAndForget(END, 2, hash(sessionId), stream(sessionId), arg(me()));
+	}
+
+	/** Called on every live cluster heartbeat: marks what Redis missed, keeps the held sessions' keys from expiring. */
+	void refresh(ReactiveRedisConnection connection, Instant now) {
+		this.unjournaled.keySet().forEach((sessionId) -> eval(connection, BROKEN, 1, hash(sessionId), arg(me()))
+			.thenRun(() -> this.unjournaled.remove(sessionId)));
+		if (Duration.between(this.lastRefresh, now).compareTo(this.ttl.dividedBy(4)) < 0) {
+			return;
+		}
+		this.lastRefresh = now;
+		this.held.forEach((sessionId, tokenHash) -> eval(connection, REFRESH, 3, hash(sessionId), stream(sessionId),
+				tokenKey(tokenHash), arg(ttlMillis())).exceptionally((ignored) -> null));
+	}
+
+	// ---- taking a session over ----
+
+	@Override
+	public Takeover takeOver(String token, String endpoint, @Nullable String principal, long received, String newToken) {
+		long deadline = System.nanoTime() + this.fanout.requestTimeout().toNanos();
+		String presented = tokenHash(token);
+		String created = tokenHash(newToken);
+		while (true) {
+			ReactiveRedisConnection connection = this.fanout.liveConnection();
+			if (connection == null) {
+				return Takeover.refused(Takeover.Outcome.HELD);
+			}
+			Takeover attempt;
+			try {
+				attempt = attempt(connection, presented, created, endpoint, principal, received);
+			}
+			catch (RuntimeException ex) {
+				logger.debug("A takeover could not read Redis", ex);
+				return Takeover.refused(Takeover.Outcome.HELD);
+			}
+			if (attempt.outcome() != Takeover.Outcome.HELD || System.nanoTime() > deadline) {
+				if (attempt.outcome() == Takeover.Outcome.TAKEN) {
+					this.held.put(attempt.sessionId(), created);
+				}
+				return attempt;
+			}
+			try {
+				Thread.sleep(HELD_POLL.toMillis());
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				return attempt;
+			}
+		}
+	}
+
+	private Takeover attempt(ReactiveRedisConnection connection, String presented, String created, String endpoint,
+			@Nullable String principal, long received) {
+		ByteBuffer sessionIdBytes = connection.stringCommands().get(tokenKey(presented))
+			.block(this.fanout.requestTimeout());
+		if (sessionIdBytes == null) {
+			return Takeover.refused(Takeover.Outcome.UNKNOWN);
+		}
+		String sessionId = RedisKeys.string(sessionIdBytes);
+		List<ByteBuffer> arguments = new ArrayList<>(List.of(hash(sessionId), stream(sessionId), tokenKey(created),
+				arg(presented), arg(me()), arg(endpoint), arg((principal != null) ? principal : ""),
+				arg(Long.toString(received)), arg(created), arg(sessionId), arg(ttlMillis()),
+				arg(Long.toString(this.fanout.nodeTimeout().toMillis()))));
+		this.fanout.view().nodes().stream()
+			.filter((node) -> !node.self())
+			.forEach((node) -> arguments.add(arg(node.nodeId())));
+		List<Object> result = connection.scriptingCommands()
+			.eval(RedisKeys.bytes(TAKE_OVER), ReturnType.MULTI, 3, arguments.toArray(ByteBuffer[]::new))
+			.collectList()
+			.block(this.fanout.requestTimeout());
+		List<Object> flat = flatten(result);
+		String status = RedisKeys.string((ByteBuffer) flat.get(0));
+		return switch (status) {
+			case "taken" -> taken(sessionId, flat);
+			case "held" -> Takeover.refused(Takeover.Outcome.HELD);
+			case "reused" -> Takeover.refused(Takeover.Outcome.REUSED);
+			case "endpoint" -> Takeover.refused(Takeover.Outcome.ENDPOINT);
+			case "principal" -> Takeover.refused(Takeover.Outcome.PRINCIPAL);
+			case "overflow" -> Takeover.refused(Takeover.Outcome.OVERFLOW);
+			case "invalid" -> Takeover.refused(Takeover.Outcome.INVALID);
+			default -> Takeover.refused(Takeover.Outcome.UNKNOWN);
+		};
+	}
+
+	private static Takeover taken(String sessionId, List<Object> flat) {
+		long clientReceived = Long.parseLong(RedisKeys.string((ByteBuffer) flat.get(1)));
+		List<OutboundMessage> messages = new ArrayList<>();
+		for (int i = 2; i + 1 < flat.size(); i += 2) {
+			String kind = RedisKeys.string((ByteBuffer) flat.get(i));
+			ByteBuffer payload = (ByteBuffer) flat.get(i + 1);
+			messages.add(kind.equals("b") ? OutboundMessage.unobservedBinary(payload)
+					: OutboundMessage.unobservedText(RedisKeys.string(payload)));
+		}
+		return new Takeover(Takeover.Outcome.TAKEN, sessionId, clientReceived, messages);
+	}
+
+	// Lettuce's reactive eval emits an array's elements one by one, or the array as one element.
+	@SuppressWarnings("unchecked")
+	private static List<Object> flatten(@Nullable List<Object> result) {
+		if (result == null || result.isEmpty()) {
+			throw new IllegalStateException("An empty answer from Redis");
+		}
+		if (result.size() == 1 && result.get(0) instanceof List<?> only) {
+			return (List<Object>) only;
+		}
+		return result;
+	}
+
+	// ---- helpers ----
+
+	private String ttlMillis() {
+		return Long.toString(this.ttl.toMillis());
+	}
+
+	private static ByteBuffer arg(String text) {
+		return RedisKeys.bytes(text);
+	}
+
+	private static long number(@Nullable Object result) {
+		return (result instanceof Number number) ? number.longValue() : 0;
+	}
+
+	private CompletableFuture<?> run(String script, int keys, ByteBuffer... keysAndArguments) {
+		ReactiveRedisConnection connection = this.fanout.liveConnection();
+		if (connection == null) {
+			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
+		}
+		return eval(connection, script, keys, keysAndArguments);
+	}
+
+	private void fireAndForget(String script, int keys, ByteBuffer... keysAndArguments) {
+		run(script, keys, keysAndArguments).exceptionally((failure) -> {
+			logger.debug("A resume state update failed", failure);
+			return null;
+		});
+	}
+
+	// Subscribed here, on the caller's thread: the command is queued on the shared connection in call
+	// order, so one session's appends, counts and acknowledgements reach Redis in the order they were made.
+	private CompletableFuture<Object> eval(ReactiveRedisConnection connection, String script, int keys,
+			ByteBuffer... keysAndArguments) {
+		return connection.scriptingCommands()
+			.eval(RedisKeys.bytes(script), ReturnType.INTEGER, keys, keysAndArguments)
+			.next()
+			.map((value) -> (Object) value)
+			.timeout(this.fanout.requestTimeout())
+			.toFuture();
+	}
+
+}

@@ -1,0 +1,125 @@
+package io.resilientws.server;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import io.resilientws.send.OutboundMessage;
+import org.jspecify.annotations.Nullable;
+
+/**
+ * Where resuming sessions keep what another instance needs to take them over (docs/RESUME-PROTOCOL.md
+ * §7): the session's tokens (hashed), the count of client messages it received, and every data message
+ * written to its client and not yet acknowledged. Without cluster mode nothing is kept anywhere but in
+ * the session itself ({@link #local()}): a session resumes on the instance that holds it or not at all.
+ * <p>
+ * The order of writes is what makes a takeover exact: a data message is journaled before it is written
+ * to the socket, and the count of client messages is stored before an acknowledgement of them is sent.
+ * Implementations never block the caller, except {@link #takeOver}, which runs on a handshake thread and
+ * waits at most the cluster's request timeout.
+ */
+public interface ResumeStore {
+
+	/** Whether sessions can be taken over by another instance (false: this instance only). */
+	boolean shared();
+
+	/** The resume settings, once, before any session: the window decides how long state is kept. */
+	default void configure(Duration window) {
+	}
+
+	/** A resuming session started on this instance with {@code token}. */
+	default void started(ManagedSession session, String token) {
+	}
+
+	/**
+	 * Journals a data message about to be written to the session's client, as message {@code offset},
+	 * when the client's messages counted {@code clientCount}.
+	 * @return completes with true once it is journaled (write it then), false when another instance has
+	 * taken the session over (write nothing), exceptionally when the store is unreachable
+	 */
+	default CompletableFuture<Boolean> append(String sessionId, long offset, OutboundMessage message, long clientCount) {
+		return CompletableFuture.completedFuture(true);
+	}
+
+	/** Stores the count of client messages received, before they are acknowledged. */
+	default CompletableFuture<?> received(String sessionId, long clientCount) {
+		return CompletableFuture.completedFuture(null);
+	}
+
+	/** The client acknowledged {@code count} messages: the journal no longer needs them. */
+	default void acknowledged(String sessionId, long count) {
+	}
+
+	/** The session's tokens changed (a resume here, or the client confirmed the newest one). */
+	default void tokens(String sessionId, String token, @Nullable String unconfirmed) {
+	}
+
+	/** The session can no longer be resumed anywhere (its journal overflowed, or a write was not journaled). */
+	default void broken(String sessionId) {
+	}
+
+	/** This instance drains: the session is being handed over, and no other instance takes it before {@link #release}. */
+	default CompletableFuture<?> handingOver(String sessionId) {
+		return CompletableFuture.completedFuture(null);
+	}
+
+	/** The session left this instance in a drain, having received {@code clientCount}: any instance may take it over. */
+	default CompletableFuture<?> release(String sessionId, long clientCount) {
+		return CompletableFuture.completedFuture(null);
+	}
+
+	/** The session ended for good: its state goes (unless another instance holds it now). */
+	default void ended(String sessionId) {
+	}
+
+	/**
+	 * A client presents {@code token}, which this instance does not know, with {@code received} of the
+	 * session's messages: takes the session over if another instance held it and is gone, or handed it over.
+	 * @param newToken the token this instance gives the session if it takes it
+	 */
+	default Takeover takeOver(String token, String endpoint, @Nullable String principal, long received, String newToken) {
+		return Takeover.refused(Takeover.Outcome.UNKNOWN);
+	}
+
+	/**
+	 * What a takeover found.
+	 * @param sessionId the session's id, when taken
+	 * @param clientReceived how many of the client's messages the session had received, when taken
+	 * @param unacknowledged the journaled messages after the client's count, oldest first, when taken
+	 */
+	record Takeover(Outcome outcome, @Nullable String sessionId, long clientReceived,
+			List<OutboundMessage> unacknowledged) {
+
+		public enum Outcome {
+
+			/** This instance holds the session now. */
+			TAKEN,
+			/** Another live instance holds it, or is handing it over: try again later. */
+			HELD,
+			/** No such session (ended, expired, or its state was lost). */
+			UNKNOWN,
+			/** The token was replaced before: presented by someone who is not the session's client now. */
+			REUSED,
+			/** The session belongs to another endpoint. */
+			ENDPOINT,
+			/** The session belongs to another user. */
+			PRINCIPAL,
+			/** The journal misses messages the client lacks: resuming would replay part of the gap. */
+			OVERFLOW,
+			/** The client claims messages the session never sent. */
+			INVALID
+
+		}
+
+		public static Takeover refused(Outcome outcome) {
+			return new Takeover(outcome, null, 0, List.of());
+		}
+
+	}
+
+	/** No shared state: sessions resume on their own instance only. */
+	static ResumeStore local() {
+		return () -> false;
+	}
+
+}

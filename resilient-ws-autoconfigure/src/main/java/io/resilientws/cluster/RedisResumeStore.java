@@ -14,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 import io.resilientws.send.OutboundMessage;
+import io.resilientws.send.OutboundQueue;
 import io.resilientws.server.ManagedSession;
 import io.resilientws.server.ResumeStore;
 import org.apache.commons.logging.Log;
@@ -30,10 +31,11 @@ import org.springframework.data.redis.connection.ReturnType;
  * <ul>
  * <li>{@code P resume:<id>}, a hash: endpoint, principal, the SHA-256 of the current token and of the
  * one not yet confirmed, the holder's node id, whether the holder is handing it over (since when), the
- * count of client messages received, the offset of the last journaled message, the count the client
- * acknowledged, and whether the session can no longer be resumed elsewhere;</li>
- * <li>{@code P resume:<id>:out}, a stream of the data messages written to the client and not yet
- * acknowledged, each with its offset as entry id ({@code 0-<offset>});</li>
+ * count of client messages handled, the acceptance number of the last journaled message, the count of
+ * messages the client acknowledged, and whether the session can no longer be resumed elsewhere;</li>
+ * <li>{@code P resume:<id>:out}, a stream of the data messages accepted for the client and not yet
+ * acknowledged by it, written or not, each with its acceptance number as entry id ({@code 0-<seq>}):
+ * in order, the first is the client's message number (acknowledged + 1), and so on;</li>
  * <li>{@code P resume-token:<sha-256>}: the session id a token resumes.</li>
  * </ul>
  * Tokens are never stored, only their hashes. Every write is a script that checks the holder first, so
@@ -51,21 +53,24 @@ public final class RedisResumeStore implements ResumeStore {
 	private static final String START = """
 			redis.call('DEL', KEYS[1])
 			redis.call('HSET', KEYS[1], 'h', ARGV[1], 'ep', ARGV[2], 'pr', ARGV[3], 'tk', ARGV[4], 'tu', '',
-			  'c', 0, 'j', 0, 'a', 0, 'dr', 0, 'b', 0)
+			  'c', 0, 's', 0, 'a', 0, 'dr', 0, 'b', 0)
 			redis.call('PEXPIRE', KEYS[1], ARGV[6])
 			redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
 			return 1""";
 
-	// KEYS: hash, stream. ARGV: me, offset, kind, payload, client count, ttl ms, broken.
+	// KEYS: hash, stream. ARGV: me, seq, kind, payload, ttl ms, broken.
 	private static final String APPEND = """
 			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
 			redis.call('XADD', KEYS[2], '0-' .. ARGV[2], 'k', ARGV[3], 'p', ARGV[4])
-			redis.call('HSET', KEYS[1], 'j', ARGV[2])
-			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[5]) then
-			  redis.call('HSET', KEYS[1], 'c', ARGV[5])
-			end
-			if ARGV[7] == '1' then redis.call('HSET', KEYS[1], 'b', 1) end
-			if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[6]) end
+			redis.call('HSET', KEYS[1], 's', ARGV[2])
+			if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'b', 1) end
+			if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+			return 1""";
+
+	// KEYS: hash, stream. ARGV: me, seq.
+	private static final String DROPPED = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			redis.call('XDEL', KEYS[2], '0-' .. ARGV[2])
 			return 1""";
 
 	// KEYS: hash. ARGV: me, client count.
@@ -76,12 +81,12 @@ public final class RedisResumeStore implements ResumeStore {
 			end
 			return 1""";
 
-	// KEYS: hash, stream. ARGV: me, acknowledged count.
+	// KEYS: hash, stream. ARGV: me, acknowledged count, the acceptance number of the last acknowledged.
 	private static final String ACKNOWLEDGED = """
 			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
 			if tonumber(redis.call('HGET', KEYS[1], 'a')) < tonumber(ARGV[2]) then
 			  redis.call('HSET', KEYS[1], 'a', ARGV[2])
-			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(ARGV[2]) + 1))
+			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(ARGV[3]) + 1))
 			end
 			return 1""";
 
@@ -123,10 +128,11 @@ public final class RedisResumeStore implements ResumeStore {
 	// KEYS: hash, stream, new token key.
 	// ARGV: presented token hash, me, endpoint, principal, received, new token hash, session id, ttl ms,
 	// hand-over grace ms, then the live node ids.
-	// Returns a flat array: status, and when taken the client count, then kind and payload per message.
+	// Returns a flat array: status, and when taken the client count and the last acceptance number, then
+	// acceptance number, kind and payload of each message the client lacks.
 	private static final String TAKE_OVER = """
 			if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
-			local f = redis.call('HMGET', KEYS[1], 'ep', 'pr', 'tk', 'tu', 'h', 'dr', 'c', 'j', 'a', 'b')
+			local f = redis.call('HMGET', KEYS[1], 'ep', 'pr', 'tk', 'tu', 'h', 'dr', 'c', 's', 'a', 'b')
 			if ARGV[1] ~= f[3] and ARGV[1] ~= f[4] then return {'reused'} end
 			if f[1] ~= ARGV[3] then return {'endpoint'} end
 			if f[2] ~= ARGV[4] then return {'principal'} end
@@ -143,22 +149,27 @@ public final class RedisResumeStore implements ResumeStore {
 			  end
 			end
 			local received = tonumber(ARGV[5])
-			local written = tonumber(f[8])
-			if received < tonumber(f[9]) then return {'invalid'} end
-			if received > written then return {'overflow'} end
-			local entries = redis.call('XRANGE', KEYS[2], '0-' .. (received + 1), '+')
-			if #entries ~= written - received then return {'overflow'} end
+			local acknowledged = tonumber(f[9])
+			if received < acknowledged then return {'invalid'} end
+			local entries = redis.call('XRANGE', KEYS[2], '-', '+')
+			local has = received - acknowledged
+			if has > #entries then return {'overflow'} end
 			redis.call('HSET', KEYS[1], 'h', ARGV[2], 'dr', 0, 'tk', ARGV[6], 'tu', ARGV[1], 'a', received)
-			redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (received + 1))
+			if has > 0 then
+			  local last = entries[has][1]
+			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(string.sub(last, 3)) + 1))
+			end
 			redis.call('SET', KEYS[3], ARGV[7], 'PX', ARGV[8])
 			redis.call('PEXPIRE', KEYS[1], ARGV[8])
-			local out = {'taken', f[7]}
-			for _, entry in ipairs(entries) do
+			local out = {'taken', f[7], f[8]}
+			for i = has + 1, #entries do
+			  local entry = entries[i]
 			  local fields = entry[2]
 			  local kind, payload = '', ''
 			  for i = 1, #fields, 2 do
 			    if fields[i] == 'k' then kind = fields[i + 1] elseif fields[i] == 'p' then payload = fields[i + 1] end
 			  end
+			  out[#out + 1] = string.sub(entry[1], 3)
 			  out[#out + 1] = kind
 			  out[#out + 1] = payload
 			end
@@ -245,26 +256,26 @@ public final class RedisResumeStore implements ResumeStore {
 	}
 
 	@Override
-	public CompletableFuture<Boolean> append(String sessionId, long offset, OutboundMessage message, long clientCount) {
+	public CompletableFuture<?> append(String sessionId, long seq, OutboundMessage message) {
 		ReactiveRedisConnection connection = this.fanout.liveConnection();
 		if (connection == null) {
 			this.unjournaled.put(sessionId, true);
 			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
 		}
 		ByteBuffer payload = message.isText() ? RedisKeys.bytes(message.text()) : message.binary();
-		boolean broken = this.unjournaled.containsKey(sessionId);
-		CompletableFuture<Boolean> appended = eval(connection, APPEND, 2, hash(sessionId), stream(sessionId), arg(me()),
-				arg(Long.toString(offset)), arg(message.isText() ? "t" : "b"), payload, arg(Long.toString(clientCount)),
-				arg(ttlMillis()), arg(broken ? "1" : "0"))
-			.thenApply((result) -> number(result) == 1);
-		if (broken) {
-			appended.thenRun(() -> this.unjournaled.remove(sessionId));
-		}
-		return appended.whenComplete((ignored, failure) -> {
-			if (failure != null) {
-				this.unjournaled.put(sessionId, true);
-			}
-		});
+		boolean broken = this.unjournaled.remove(sessionId) != null;
+		return eval(connection, APPEND, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(seq)),
+				arg(message.isText() ? "t" : "b"), payload, arg(ttlMillis()), arg(broken ? "1" : "0"))
+			.whenComplete((ignored, failure) -> {
+				if (failure != null) {
+					this.unjournaled.put(sessionId, true);
+				}
+			});
+	}
+
+	@Override
+	public void dropped(String sessionId, long seq) {
+		fireAndForget(DROPPED, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(seq)));
 	}
 
 	@Override
@@ -278,8 +289,9 @@ public final class RedisResumeStore implements ResumeStore {
 	}
 
 	@Override
-	public void acknowledged(String sessionId, long count) {
-		fireAndForget(ACKNOWLEDGED, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(count)));
+	public void acknowledged(String sessionId, long count, long seq) {
+		fireAndForget(ACKNOWLEDGED, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(count)),
+				arg(Long.toString(seq)));
 	}
 
 	@Override
@@ -381,7 +393,7 @@ public final class RedisResumeStore implements ResumeStore {
 			.collectList()
 			.block(this.fanout.requestTimeout());
 		List<Object> flat = flatten(result);
-		String status = RedisKeys.string((ByteBuffer) flat.get(0));
+		String status = text(flat.get(0));
 		return switch (status) {
 			case "taken" -> taken(sessionId, flat);
 			case "held" -> Takeover.refused(Takeover.Outcome.HELD);
@@ -395,15 +407,21 @@ public final class RedisResumeStore implements ResumeStore {
 	}
 
 	private static Takeover taken(String sessionId, List<Object> flat) {
-		long clientReceived = Long.parseLong(RedisKeys.string((ByteBuffer) flat.get(1)));
-		List<OutboundMessage> messages = new ArrayList<>();
-		for (int i = 2; i + 1 < flat.size(); i += 2) {
-			String kind = RedisKeys.string((ByteBuffer) flat.get(i));
-			ByteBuffer payload = (ByteBuffer) flat.get(i + 1);
-			messages.add(kind.equals("b") ? OutboundMessage.unobservedBinary(payload)
-					: OutboundMessage.unobservedText(RedisKeys.string(payload)));
+		long clientReceived = Long.parseLong(text(flat.get(1)));
+		long lastSeq = Long.parseLong(text(flat.get(2)));
+		List<OutboundQueue.Journaled> messages = new ArrayList<>();
+		for (int i = 3; i + 2 < flat.size(); i += 3) {
+			long seq = Long.parseLong(text(flat.get(i)));
+			String kind = text(flat.get(i + 1));
+			ByteBuffer payload = (ByteBuffer) flat.get(i + 2);
+			messages.add(new OutboundQueue.Journaled(seq, kind.equals("b") ? OutboundMessage.unobservedBinary(payload)
+					: OutboundMessage.unobservedText(RedisKeys.string(payload))));
 		}
-		return new Takeover(Takeover.Outcome.TAKEN, sessionId, clientReceived, messages);
+		return new Takeover(Takeover.Outcome.TAKEN, sessionId, clientReceived, messages, lastSeq);
+	}
+
+	private static String text(Object value) {
+		return (value instanceof ByteBuffer bytes) ? RedisKeys.string(bytes) : String.valueOf(value);
 	}
 
 	// Lettuce's reactive eval emits an array's elements one by one, or the array as one element.
@@ -426,10 +444,6 @@ public final class RedisResumeStore implements ResumeStore {
 
 	private static ByteBuffer arg(String text) {
 		return RedisKeys.bytes(text);
-	}
-
-	private static long number(@Nullable Object result) {
-		return (result instanceof Number number) ? number.longValue() : 0;
 	}
 
 	private CompletableFuture<?> run(String script, int keys, ByteBuffer... keysAndArguments) {

@@ -33,6 +33,12 @@ public final class OutboundMessage {
 	 */
 	long offset;
 
+	/** With a journal (resume across instances), the number the queue gave this message when it accepted it; 0 otherwise. */
+	long seq;
+
+	/** With a journal, set once the journal has confirmed this message (it is then written as often as needed). */
+	boolean journaled;
+
 	/** Made by the queue that accepts an observed message; null for an unobserved one. */
 	@Nullable DeliveryFuture delivery;
 

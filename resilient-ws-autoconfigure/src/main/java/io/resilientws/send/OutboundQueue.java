@@ -145,14 +145,14 @@ public final class OutboundQueue {
 	/** Where messages go; null while the connection is not open. */
 	private @Nullable MessageWriter writer;
 
-	/** Resume mode across instances: where a data message goes before its first write; null otherwise. */
+	/** Resume mode across instances: told of each data message accepted and of each dropped; null otherwise. */
 	private volatile @Nullable Journal journal;
 
-	/**
-	 * The offset of the last message journaled; written only by the one write in progress. A resend
-	 * is in the journal already.
-	 */
-	private volatile long journaledThrough;
+	/** With a journal: the number of the last data message accepted, counted in acceptance order. */
+	private long acceptedSeq;
+
+	/** With a journal: the acceptance number of the last message the peer acknowledged. */
+	private volatile long acknowledgedSeq;
 
 	/** Set for good by {@link #close}: nothing is accepted any more. */
 	private @Nullable SendFailure closedWith;
@@ -221,16 +221,23 @@ public final class OutboundQueue {
 	private @Nullable SendFailure enqueue(OutboundMessage message) {
 		List<OutboundMessage> evicted = new ArrayList<>();
 		SendFailure refused;
+		Journal journaling = this.journal;
 		this.lock.lock();
 		try {
 			refused = admit(message, evicted, true);
 			if (refused == null) {
 				this.queue.addLast(message);
 				this.bufferedBytes += message.size();
+				if (journaling != null) {
+					message.seq = ++this.acceptedSeq;
+				}
 			}
 		}
 		finally {
 			this.lock.unlock();
+		}
+		if (refused == null && journaling != null) {
+			journaling.accepted(message.seq, message);
 		}
 		settle(evicted, refused);
 		return refused;
@@ -374,11 +381,19 @@ public final class OutboundQueue {
 		this.lock.lock();
 		try {
 			acknowledged = replay.acknowledge(received);
+			noteAcknowledged(acknowledged);
 		}
 		finally {
 			this.lock.unlock();
 		}
 		acknowledged.forEach(OutboundQueue::delivered);
+	}
+
+	// Called under the lock.
+	private void noteAcknowledged(List<OutboundMessage> acknowledged) {
+		if (!acknowledged.isEmpty()) {
+			this.acknowledgedSeq = Math.max(this.acknowledgedSeq, acknowledged.get(acknowledged.size() - 1).seq);
+		}
 	}
 
 	/**
@@ -394,6 +409,7 @@ public final class OutboundQueue {
 		this.lock.lock();
 		try {
 			acknowledged = replay.acknowledge(peerReceived);
+			noteAcknowledged(acknowledged);
 			replay.resendUnacknowledged();
 			this.writer = writer;
 		}
@@ -420,40 +436,79 @@ public final class OutboundQueue {
 	}
 
 	/**
-	 * Resume mode across instances: every data message is journaled before it is first written, so
-	 * that another instance can write it again if this one dies (docs/RESUME-PROTOCOL.md §7).
-	 * @param through the offset of the last message already journaled (a session taken over from another instance)
+	 * Resume mode across instances (docs/RESUME-PROTOCOL.md §7): every data message accepted is numbered
+	 * in acceptance order and handed to {@code journal}, so that another instance can deliver it if this
+	 * one dies before the peer acknowledged it, written or not.
+	 * @param lastSeq the acceptance number of the last message journaled before (of a session taken over)
 	 */
-	public void journalTo(Journal journal, long through) {
-		this.journaledThrough = through;
-		this.journal = journal;
+	public void journalTo(Journal journal, long lastSeq) {
+		this.lock.lock();
+		try {
+			this.acceptedSeq = lastSeq;
+			this.journal = journal;
+		}
+		finally {
+			this.lock.unlock();
+		}
 	}
 
 	/**
-	 * Keeps numbered data messages somewhere another instance finds them.
+	 * Keeps accepted data messages where another instance finds them. Called outside the queue's lock,
+	 * so possibly out of order between threads: the acceptance number says the order.
 	 */
-	@FunctionalInterface
 	public interface Journal {
 
-		/**
-		 * Journals {@code message}, numbered {@code offset}, before its first write.
-		 * @return completes with true to write it now, false when it must not be written (another
-		 * instance holds the session now); never on a thread that must not block briefly
-		 */
-		CompletableFuture<Boolean> append(long offset, OutboundMessage message);
+		/** {@code message} was accepted, as number {@code seq}. */
+		void accepted(long seq, OutboundMessage message);
 
+		/** The message accepted as {@code seq} will not be written: it was dropped or failed. */
+		void dropped(long seq);
+
+		/**
+		 * Completes when the message accepted as {@code seq} is in the journal, or could not be put there:
+		 * it is written only then, so that its peer never has a message the journal lacks. Completes on
+		 * a thread that may write.
+		 */
+		CompletableFuture<?> appended(long seq);
+
+	}
+
+	/** A message of a journal, with its acceptance number. */
+	public record Journaled(long seq, OutboundMessage message) {
+	}
+
+	/** With a journal: the acceptance number of the last data message accepted so far. */
+	public long acceptedSeq() {
+		this.lock.lock();
+		try {
+			return this.acceptedSeq;
+		}
+		finally {
+			this.lock.unlock();
+		}
+	}
+
+	/** With a journal: the acceptance number of the last message the peer acknowledged (0 before any). */
+	public long acknowledgedSeq() {
+		return this.acknowledgedSeq;
 	}
 
 	/**
 	 * Resume mode: a session taken over from another instance, whose client has received
-	 * {@code peerReceived} messages and lacks {@code unacknowledged} (the journaled ones after that, oldest
-	 * first): numbering goes on after them, and they are written first, after the control messages.
+	 * {@code peerReceived} messages and lacks {@code unacknowledged} (journaled there, oldest first):
+	 * they are numbered after that and written first, after the control messages.
 	 */
-	public void adopt(long peerReceived, List<OutboundMessage> unacknowledged) {
+	public void adopt(long peerReceived, List<Journaled> unacknowledged) {
 		SendReplay replay = requireReplay();
 		this.lock.lock();
 		try {
-			replay.adopt(peerReceived, unacknowledged);
+			List<OutboundMessage> messages = new ArrayList<>(unacknowledged.size());
+			for (Journaled journaled : unacknowledged) {
+				journaled.message().seq = journaled.seq();
+				journaled.message().journaled = true;
+				messages.add(journaled.message());
+			}
+			replay.adopt(peerReceived, messages);
 		}
 		finally {
 			this.lock.unlock();
@@ -853,19 +908,14 @@ public final class OutboundQueue {
 		CompletableFuture<?> written;
 		try {
 			Journal journaling = this.journal;
-			long offset = message.offset;
-			if (journaling != null && !message.isControl() && offset > this.journaledThrough) {
-				written = journaling.append(offset, message).thenCompose((journaled) -> {
-					if (!journaled) {
-						throw new IllegalStateException("The session is held by another instance now");
-					}
-					this.journaledThrough = offset;
-					return target.write(onWire);
-				});
+			CompletableFuture<?> appended = null;
+			if (journaling != null && message.seq > 0 && !message.journaled) {
+				// Its first write: a resend was in the journal before.
+				message.journaled = true;
+				appended = journaling.appended(message.seq);
 			}
-			else {
-				written = target.write(onWire);
-			}
+			written = (appended == null || appended.isDone()) ? target.write(onWire)
+					: appended.handle((ignored, failure) -> null).thenCompose((ignored) -> target.write(onWire));
 		}
 		catch (RuntimeException ex) {
 			written = CompletableFuture.failedFuture(ex);
@@ -928,6 +978,10 @@ public final class OutboundQueue {
 	}
 
 	private void fail(OutboundMessage message, SendFailure reason, @Nullable Throwable cause) {
+		Journal journaling = this.journal;
+		if (journaling != null && message.seq > 0 && reason != SendFailure.HANDED_OVER) {
+			journaling.dropped(message.seq);
+		}
 		this.observer.undelivered(reason);
 		CompletableFuture<Void> delivery = message.delivery;
 		if (delivery != null) {

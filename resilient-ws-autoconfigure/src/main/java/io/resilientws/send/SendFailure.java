@@ -51,6 +51,12 @@ public enum SendFailure {
 	 * resumed after its connection was lost (the server refused the resume, or the session had ended),
 	 * and the server had not acknowledged it; it may or may not have received it.
 	 */
-	NOT_RECOVERED
+	NOT_RECOVERED,
+
+	/**
+	 * Session resume in cluster mode: the instance was drained and handed the session over to the
+	 * instance its client resumes on, which delivers the message; this instance cannot learn the outcome.
+	 */
+	HANDED_OVER
 
 }

@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -163,6 +162,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Where a resuming session's state is kept for other instances (a no-op without cluster mode). */
 	private final ResumeStore store;
 
+	/** A resuming session's lane to the store in cluster mode; null otherwise. */
+	private volatile @Nullable SessionJournal journal;
+
 	/** Whether this session continues one that another instance held (docs/RESUME-PROTOCOL.md §7). */
 	private volatile boolean takenOver;
 
@@ -228,10 +230,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			}
 		});
 		this.store = registry.resumeStore();
-		this.resumeReceiver = (resume != null) ? new ResumeReceiver(resume, this.outbound, registry.scheduler(), getId(),
-				this.store, registry.pool()) : null;
+		this.resumeReceiver = (resume != null) ? new ResumeReceiver(resume, this.outbound, registry.scheduler(),
+				() -> this.journal, registry.pool()) : null;
 		if (resume != null && this.store.shared()) {
-			this.outbound.journalTo(this::journal, 0);
+			journalFrom(0);
 		}
 		this.inboundRate = (settings.inboundMessagesPerSecond() > 0) ? new RateLimiter(
 				settings.inboundMessagesPerSecond(), settings.inboundBurst(), registry.scheduler().getClock()) : null;
@@ -257,10 +259,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * Continues a session that another instance held: its client has {@code peerReceived} of its
 	 * messages and lacks {@code unacknowledged} (journaled there), which go out first.
 	 */
-	void adopt(long peerReceived, List<OutboundMessage> unacknowledged) {
+	void adopt(long peerReceived, List<OutboundQueue.Journaled> unacknowledged, long lastSeq) {
 		this.takenOver = true;
 		this.outbound.adopt(peerReceived, unacknowledged);
-		this.outbound.journalTo(this::journal, peerReceived + unacknowledged.size());
+		journalFrom(lastSeq);
+	}
+
+	private void journalFrom(long lastSeq) {
+		SessionJournal lane = new SessionJournal(this.store, getId(), lastSeq, this.registry.pool());
+		this.journal = lane;
+		this.outbound.journalTo(lane, lastSeq);
 	}
 
 	/**
@@ -270,16 +278,6 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 */
 	public boolean isTakenOver() {
 		return this.takenOver;
-	}
-
-	// Before its first write, a data message goes to the store, on the pool (not on Redis's event loop).
-	// If the store cannot be reached, it is written anyway (this instance can still resume it, and the
-	// store marks it as not resumable elsewhere); if another instance holds the session now, it is not.
-	private CompletableFuture<Boolean> journal(long offset, OutboundMessage message) {
-		SessionResume resume = this.resume;
-		long clientCount = (resume != null) ? resume.receivedCount() : 0;
-		return this.store.append(getId(), offset, message, clientCount)
-			.handleAsync((journaled, failure) -> failure != null || journaled, this.registry.pool());
 	}
 
 	/** Makes a connection this session's: found from its frames, with the session's limits. */
@@ -415,6 +413,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		long replayed = written - clientReceived;
 		this.outbound.offerControl(OutboundMessage.control(answer));
 		this.outbound.resume(writerFor(connection), clientReceived);
+		if (this.resumeReceiver != null) {
+			this.resumeReceiver.peerAcknowledged(clientReceived);
+		}
 		this.heartbeat.start();
 		return new Resumed(resume.token(), replayed, !wasAttached, resumption.displaced());
 	}
@@ -454,8 +455,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/**
 	 * The drain of a cluster instance: instead of ending, a resuming session is handed over to whichever
-	 * instance its client comes back to. What is queued and everything sent to it until its client's
-	 * close arrives is journaled, not written; then the store releases it (see {@link #finishHandOver}).
+	 * instance its client comes back to. Nothing more is written to its client; what is queued, and
+	 * what is sent to it until its client's close arrives, is in the journal already (everything
+	 * accepted is); then the store releases it (see {@link #finishHandOver}).
 	 * @return completes once the session is released (or the release failed)
 	 */
 	CompletableFuture<Void> handOver(CloseStatus status, Duration timeout) {
@@ -470,7 +472,6 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		// No other instance takes it over until it is released here, after the client's last message.
 		this.store.handingOver(getId()).whenCompleteAsync((ignored, failure) -> {
 			this.outbound.detach(null);
-			this.outbound.attach((message) -> CompletableFuture.completedFuture(null));
 			try {
 				transport().close(status);
 			}
@@ -487,24 +488,24 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	/**
-	 * The connection of a session being handed over closed: once what was queued is journaled, the
-	 * store releases it with the exact count of its client's messages, all of which have been handled.
+	 * The connection of a session being handed over closed, after the last of its client's messages was
+	 * handled: nothing more is accepted, and once everything accepted is journaled, the store releases
+	 * the session with the exact count of its client's messages.
 	 */
-	CompletableFuture<Void> finishHandOver(Duration timeout) {
+	CompletableFuture<Void> finishHandOver() {
 		CompletableFuture<Void> released = this.handedOver;
 		SessionResume resume = this.resume;
-		if (released == null || resume == null) {
+		SessionJournal lane = this.journal;
+		if (released == null || resume == null || lane == null) {
 			return CompletableFuture.completedFuture(null);
 		}
-		this.outbound.whenDrained()
-			.completeOnTimeout(null, timeout.toMillis(), TimeUnit.MILLISECONDS)
-			.thenCompose((drained) -> this.store.release(getId(), resume.receivedCount()))
-			.whenComplete((ignored, failure) -> {
-				if (failure != null) {
-					logger.warn("Session " + getId() + " could not be handed over: " + failure.getMessage());
-				}
-				released.complete(null);
-			});
+		this.outbound.refuseNew(SendFailure.CLOSED);
+		lane.release(resume.handledCount(), this.outbound.acceptedSeq()).whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				logger.warn("Session " + getId() + " could not be handed over: " + failure.getMessage());
+			}
+			released.complete(null);
+		});
 		return released;
 	}
 
@@ -767,9 +768,16 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * Runs the application's handling of a message this session sent; afterwards the session stops
 	 * being read for a moment if that filled a healthy session's send buffer ({@link InboundBackPressure}).
 	 */
-	void handleInbound(InboundBackPressure.Handling handling) throws Exception {
-		if (this.registry.backPressure().handle(this.reader, handling)) {
-			this.statistics.inboundPauses.increment();
+	void handleInbound(WebSocketMessage<?> message, InboundBackPressure.Handling handling) throws Exception {
+		try {
+			if (this.registry.backPressure().handle(this.reader, handling)) {
+				this.statistics.inboundPauses.increment();
+			}
+		}
+		finally {
+			if (this.resumeReceiver != null) {
+				this.resumeReceiver.handled(message);
+			}
 		}
 	}
 
@@ -777,7 +785,8 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	CloseCause closed(CloseStatus status) {
 		this.closed = true;
 		this.heartbeat.stop();
-		this.outbound.close(SendFailure.CLOSED);
+		// A session handed over is delivered by the instance that takes it: its messages did not fail.
+		this.outbound.close(isHandedOver() ? SendFailure.HANDED_OVER : SendFailure.CLOSED);
 		Ending ending = this.ending.get();
 		CloseCause server = (ending != null) ? ending.server() : null;
 		CloseStatus application = (ending != null) ? ending.application() : null;

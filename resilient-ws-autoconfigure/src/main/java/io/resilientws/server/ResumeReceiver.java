@@ -3,6 +3,7 @@ package io.resilientws.server;
 import java.nio.ByteBuffer;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 
 import io.resilientws.resume.ResumeFrame;
 import io.resilientws.resume.ResumeProtocolException;
@@ -29,22 +30,20 @@ final class ResumeReceiver {
 
 	private final TaskScheduler scheduler;
 
-	private final String sessionId;
-
-	private final ResumeStore store;
+	/** The session's journal in cluster mode (null otherwise): acknowledgements wait for it. */
+	private final Supplier<@Nullable SessionJournal> journal;
 
 	private final Executor pool;
 
 	/** The highest count acknowledged to the client: stored counts may come back out of order. */
 	private final AtomicLong acknowledgedToClient = new AtomicLong();
 
-	ResumeReceiver(SessionResume resume, OutboundQueue outbound, TaskScheduler scheduler, String sessionId,
-			ResumeStore store, Executor pool) {
+	ResumeReceiver(SessionResume resume, OutboundQueue outbound, TaskScheduler scheduler,
+			Supplier<@Nullable SessionJournal> journal, Executor pool) {
 		this.resume = resume;
 		this.outbound = outbound;
 		this.scheduler = scheduler;
-		this.sessionId = sessionId;
-		this.store = store;
+		this.journal = journal;
 		this.pool = pool;
 	}
 
@@ -61,7 +60,7 @@ final class ResumeReceiver {
 					throw new ResumeProtocolException("an unexpected control message");
 				}
 				this.outbound.acknowledge(ack.received());
-				this.store.acknowledged(this.sessionId, ack.received());
+				peerAcknowledged(ack.received());
 				return null;
 			}
 			String payload = ((ResumeWire.Inbound.Data) inbound).text();
@@ -79,21 +78,57 @@ final class ResumeReceiver {
 		return data;
 	}
 
+	/**
+	 * Cluster mode: acknowledges the messages whose handling has finished (one still being handled goes
+	 * with the next acknowledgement), once the store has their count, which it stores after everything
+	 * the handler sent while handling them. An instance that takes the session over then asks the client
+	 * for every message whose effects it does not have, and for no other. Sent also when the store
+	 * failed (it then marks the session as not resumable elsewhere): this instance can still resume it.
+	 */
+	private void acknowledgeHandled(SessionJournal lane) {
+		long count = this.resume.handledCount();
+		if (count <= this.acknowledgedToClient.get()) {
+			return;
+		}
+		lane.handled(count, this.outbound.acceptedSeq()).whenCompleteAsync((ignored, failure) -> {
+			if (this.acknowledgedToClient.getAndAccumulate(count, Math::max) < count) {
+				this.outbound.offerControl(OutboundMessage.control(ResumeWire.write(new ResumeFrame.Ack(count))));
+			}
+		}, this.pool);
+	}
+
+	/**
+	 * The handler is done with {@code message} (what {@link #received} returned for it). In cluster mode
+	 * the new count is stored right after what the handler sent: if this instance dies, the one that
+	 * takes the session over asks the client again for at most the messages handled within the last
+	 * round trip to the store.
+	 */
+	void handled(WebSocketMessage<?> message) {
+		if (message instanceof TextMessage || message instanceof BinaryMessage) {
+			long count = this.resume.handled();
+			SessionJournal lane = this.journal.get();
+			if (lane != null) {
+				lane.handled(count, this.outbound.acceptedSeq());
+			}
+		}
+	}
+
+	/** The client has {@code count} of the session's messages (an {@code A}, or the count of its {@code R}). */
+	void peerAcknowledged(long count) {
+		SessionJournal lane = this.journal.get();
+		if (lane != null) {
+			lane.acknowledged(count, this.outbound.acknowledgedSeq());
+		}
+	}
+
 	private void acknowledgeLater(SessionResume.AckDecision decision) {
 		String ack = decision.ack();
-		if (ack != null && !this.store.shared()) {
+		SessionJournal lane = this.journal.get();
+		if (ack != null && lane == null) {
 			this.outbound.offerControl(OutboundMessage.control(ack));
 		}
 		else if (ack != null) {
-			// Stored before it is acknowledged: an instance that takes the session over must not ask the
-			// client for less than it was told the session has. Sent also if Redis fails (the store then
-			// marks the session as not resumable elsewhere): this instance can still resume it.
-			long count = decision.acknowledges();
-			this.store.received(this.sessionId, count).whenCompleteAsync((ignored, failure) -> {
-				if (this.acknowledgedToClient.getAndAccumulate(count, Math::max) < count) {
-					this.outbound.offerControl(OutboundMessage.control(ack));
-				}
-			}, this.pool);
+			acknowledgeHandled(lane);
 		}
 		if (decision.timerNanos() >= 0) {
 			this.scheduler.schedule(() -> acknowledgeLater(this.resume.ackTimerFired()),

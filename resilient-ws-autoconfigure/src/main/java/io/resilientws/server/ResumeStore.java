@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 import io.resilientws.send.OutboundMessage;
+import io.resilientws.send.OutboundQueue;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -13,8 +14,9 @@ import org.jspecify.annotations.Nullable;
  * written to its client and not yet acknowledged. Without cluster mode nothing is kept anywhere but in
  * the session itself ({@link #local()}): a session resumes on the instance that holds it or not at all.
  * <p>
- * The order of writes is what makes a takeover exact: a data message is journaled before it is written
- * to the socket, and the count of client messages is stored before an acknowledgement of them is sent.
+ * The order of writes is what makes a takeover exact: a data message is journaled when the session
+ * accepts it (in acceptance order, see {@link SessionJournal}), and the count of client messages is stored
+ * after everything their handling sent was journaled, and before they are acknowledged.
  * Implementations never block the caller, except {@link #takeOver}, which runs on a handshake thread and
  * waits at most the cluster's request timeout.
  */
@@ -32,22 +34,27 @@ public interface ResumeStore {
 	}
 
 	/**
-	 * Journals a data message about to be written to the session's client, as message {@code offset},
-	 * when the client's messages counted {@code clientCount}.
-	 * @return completes with true once it is journaled (write it then), false when another instance has
-	 * taken the session over (write nothing), exceptionally when the store is unreachable
+	 * Journals a data message the session accepted, as acceptance number {@code seq} (called in that order).
+	 * @return completes when the store has it, exceptionally when it could not be stored
 	 */
-	default CompletableFuture<Boolean> append(String sessionId, long offset, OutboundMessage message, long clientCount) {
-		return CompletableFuture.completedFuture(true);
+	default CompletableFuture<?> append(String sessionId, long seq, OutboundMessage message) {
+		return CompletableFuture.completedFuture(null);
 	}
 
-	/** Stores the count of client messages received, before they are acknowledged. */
+	/** The message accepted as {@code seq} was dropped or failed: it is not to be delivered by anyone. */
+	default void dropped(String sessionId, long seq) {
+	}
+
+	/** Stores the count of client messages handled, before they are acknowledged. */
 	default CompletableFuture<?> received(String sessionId, long clientCount) {
 		return CompletableFuture.completedFuture(null);
 	}
 
-	/** The client acknowledged {@code count} messages: the journal no longer needs them. */
-	default void acknowledged(String sessionId, long count) {
+	/**
+	 * The client acknowledged {@code count} messages, the last of them accepted as {@code seq}: the
+	 * journal no longer needs them.
+	 */
+	default void acknowledged(String sessionId, long count, long seq) {
 	}
 
 	/** The session's tokens changed (a resume here, or the client confirmed the newest one). */
@@ -84,11 +91,12 @@ public interface ResumeStore {
 	/**
 	 * What a takeover found.
 	 * @param sessionId the session's id, when taken
-	 * @param clientReceived how many of the client's messages the session had received, when taken
-	 * @param unacknowledged the journaled messages after the client's count, oldest first, when taken
+	 * @param clientReceived how many of the client's messages the session had handled, when taken
+	 * @param unacknowledged the journaled messages the client lacks, oldest first, when taken
+	 * @param lastSeq the acceptance number of the last message journaled, when taken
 	 */
 	record Takeover(Outcome outcome, @Nullable String sessionId, long clientReceived,
-			List<OutboundMessage> unacknowledged) {
+			List<OutboundQueue.Journaled> unacknowledged, long lastSeq) {
 
 		public enum Outcome {
 
@@ -112,7 +120,7 @@ public interface ResumeStore {
 		}
 
 		public static Takeover refused(Outcome outcome) {
-			return new Takeover(outcome, null, 0, List.of());
+			return new Takeover(outcome, null, 0, List.of(), 0);
 		}
 
 	}

@@ -399,7 +399,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		counts.open.incrementAndGet();
 		counts.opened.increment();
 		if (takenOver != null) {
-			managed.adopt(peerReceived, takenOver.unacknowledged());
+			managed.adopt(peerReceived, takenOver.unacknowledged(), takenOver.lastSeq());
 		}
 		managed.opened(resumeAnswer);
 		this.fanout.opened(managed);
@@ -431,7 +431,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		}
 		if (managed != null && managed.isHandedOver() && this.sessions.remove(managed.getId(), managed)) {
 			// Ended here once the store has it all; its handler hears the close now, like the others'.
-			managed.finishHandOver(this.settings.shutdown().timeout())
+			managed.finishHandOver()
 				.whenComplete((ignored, failure) -> ended(managed, status, ResumeFrame.RefusalReason.UNKNOWN));
 			return managed;
 		}

@@ -71,6 +71,9 @@ final class SessionResume {
 	/** When the detached session ends; null while attached. */
 	private @Nullable Instant expiresAt;
 
+	/** How many data messages the handler has finished with (counted in cluster mode's acknowledgements). */
+	private long handled;
+
 	/** Whether a timer for the acknowledgement delay is pending. */
 	private boolean ackTimerPending;
 
@@ -98,7 +101,10 @@ final class SessionResume {
 	 */
 	static SessionResume takenOver(WebSocketHandler handler, LongSupplier nanoTime, SecureRandom random, String token,
 			String presented, long clientReceived) {
-		return new SessionResume(handler, nanoTime, random, token, AckSchedule.continuing(clientReceived), presented);
+		SessionResume resume = new SessionResume(handler, nanoTime, random, token, AckSchedule.continuing(clientReceived),
+				presented);
+		resume.handled = clientReceived;
+		return resume;
 	}
 
 	/** The answer to the client of a session taken over from another instance: recovered. */
@@ -106,9 +112,17 @@ final class SessionResume {
 		return ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedCount(), true, null));
 	}
 
-	/** How many data messages the session has received from its client, over all its connections. */
-	synchronized long receivedCount() {
-		return this.received.receivedCount();
+	/** How many of its client's data messages the session's handler has finished with. */
+	synchronized long handledCount() {
+		return this.handled;
+	}
+
+	/**
+	 * The handler finished with a data message.
+	 * @return how many it has finished with now
+	 */
+	synchronized long handled() {
+		return ++this.handled;
 	}
 
 	/** The application's handler, told of the session's end when it ends detached. */

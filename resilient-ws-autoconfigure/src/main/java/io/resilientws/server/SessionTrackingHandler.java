@@ -50,7 +50,7 @@ final class SessionTrackingHandler extends WebSocketHandlerDecorator {
 		}
 		WebSocketMessage<?> forHandler = managed.inbound(session, message);
 		if (forHandler != null) {
-			managed.handleInbound(() -> super.handleMessage(managed, forHandler));
+			managed.handleInbound(forHandler, () -> super.handleMessage(managed, forHandler));
 		}
 	}
 

@@ -4,12 +4,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
 
 import io.resilientws.testsupport.Closer;
 import io.resilientws.testsupport.RedisServer;
+import io.resilientws.testsupport.ResumeProtocolClient;
+import io.resilientws.testsupport.TcpProxy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -147,6 +150,43 @@ class ClusterJarIT {
 		alice.send("Redis is back");
 		assertThat(bob.nextText()).isEqualTo("Redis is back");
 		assertThat(dave.nextText()).isEqualTo("Redis is back");
+	}
+
+	@Test
+	void aResumingPageWhoseInstanceIsSigkilledMidStreamResumesOnAnotherWithNothingLost() throws Exception {
+		TcpProxy balancer = this.closer.add(TcpProxy.start(instance(1).port()));
+		String chat = "ws://127.0.0.1:" + balancer.port() + "/chat";
+		ResumeProtocolClient page = this.closer.add(ResumeProtocolClient.open(chat));
+		List<String> said = IntStream.range(0, 2000).mapToObj((i) -> "said " + i).toList();
+		for (int i = 0; i < said.size(); i++) {
+			page.send(said.get(i));
+			if (i == 700) {
+				// What the page said so far comes back to it through its instance, which dies now: no drain,
+				// no goodbye to Redis. The balancer sends the page's next connection to the second instance.
+				await().atMost(Duration.ofSeconds(10)).until(() -> page.received.size() >= 300);
+				instance(1).kill();
+				balancer.retarget(instance(2).port());
+				await().atMost(Duration.ofSeconds(10)).until(() -> !page.closeCodes.isEmpty());
+				// The second instance takes the session over once the first has left its view (the node
+				// timeout); until then it asks the page to try again.
+				await().atMost(NODE_TIMEOUT.plusSeconds(20)).pollInterval(Duration.ofMillis(200))
+					.until(() -> resumed(page, chat));
+			}
+		}
+		await().atMost(Duration.ofSeconds(30)).until(() -> page.received.size() >= said.size());
+		assertThat(page.received).as("what the page said, back from the chat: all of it, once each, in order")
+			.containsExactlyElementsOf(said);
+		assertThat(page.answers).hasSize(2);
+		assertThat(page.answers.get(1).recovered()).as("the resume on the second instance recovered the session").isTrue();
+	}
+
+	private static boolean resumed(ResumeProtocolClient page, String url) {
+		try {
+			return page.attemptResume(url).orTimeout(5, TimeUnit.SECONDS).join().recovered();
+		}
+		catch (RuntimeException ex) {
+			return false;
+		}
 	}
 
 	private SampleJar instance(int n) {

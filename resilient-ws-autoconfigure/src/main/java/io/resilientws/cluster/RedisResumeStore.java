@@ -259,7 +259,7 @@ public final class RedisResumeStore implements ResumeStore {
 	public CompletableFuture<?> append(String sessionId, long seq, OutboundMessage message) {
 		ReactiveRedisConnection connection = this.fanout.liveConnection();
 		if (connection == null) {
-			this.unjournaled.put(sessionId, true);
+			notStored(sessionId, null);
 			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
 		}
 		ByteBuffer payload = message.isText() ? RedisKeys.bytes(message.text()) : message.binary();
@@ -268,9 +268,17 @@ public final class RedisResumeStore implements ResumeStore {
 				arg(message.isText() ? "t" : "b"), payload, arg(ttlMillis()), arg(broken ? "1" : "0"))
 			.whenComplete((ignored, failure) -> {
 				if (failure != null) {
-					this.unjournaled.put(sessionId, true);
+					notStored(sessionId, failure);
 				}
 			});
+	}
+
+	// Logged once per session (until Redis has the mark): its state in Redis misses something now.
+	private void notStored(String sessionId, @Nullable Throwable failure) {
+		if (this.unjournaled.put(sessionId, true) == null && this.held.containsKey(sessionId)) {
+			logger.info("Session " + sessionId + " can no longer be resumed on another instance: Redis did not store "
+					+ "its state" + ((failure != null) ? " (" + RedisFanout.describe(failure) + ")" : " (unreachable)"));
+		}
 	}
 
 	@Override
@@ -283,7 +291,7 @@ public final class RedisResumeStore implements ResumeStore {
 		return run(RECEIVED, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)))
 			.whenComplete((ignored, failure) -> {
 				if (failure != null) {
-					this.unjournaled.put(sessionId, true);
+					notStored(sessionId, failure);
 				}
 			});
 	}

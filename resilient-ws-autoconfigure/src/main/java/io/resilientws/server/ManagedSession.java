@@ -461,14 +461,20 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * @return completes once the session is released (or the release failed)
 	 */
 	CompletableFuture<Void> handOver(CloseStatus status, Duration timeout) {
-		CompletableFuture<Void> released = new CompletableFuture<>();
-		if (this.resume == null || isDetached()) {
+		if (this.resume == null || this.journal == null) {
 			return closeAfterFlush(status, CloseCause.SHUTDOWN, timeout);
 		}
+		CompletableFuture<Void> released = new CompletableFuture<>();
 		this.handedOver = released;
 		this.closing = true;
 		serverEnds(CloseCause.SHUTDOWN);
 		this.heartbeat.stop();
+		if (isDetached()) {
+			// No connection to close: released at once, and its handler hears the close here.
+			finishHandOver().whenComplete((ignored, failure) ->
+					this.registry.endDetached(this, ResumeFrame.RefusalReason.UNKNOWN, status));
+			return released;
+		}
 		// No other instance takes it over until it is released here, after the client's last message.
 		this.store.handingOver(getId()).whenCompleteAsync((ignored, failure) -> {
 			this.outbound.detach(null);

@@ -5,10 +5,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
+import io.resilientws.ResilientWsScheduler;
+import io.resilientws.client.ConnectionHandler;
+import io.resilientws.client.ConnectionRegistry;
+import io.resilientws.client.ConnectionSettings;
+import io.resilientws.client.ConnectionState;
+import io.resilientws.client.ManagedConnection;
+import io.resilientws.client.ResumeOutcome;
 import io.resilientws.resume.ResumeFrame;
+import io.resilientws.send.SendResult;
 import io.resilientws.server.ManagedSession;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.testsupport.Closer;
@@ -59,7 +68,8 @@ class ClusterResumeTest {
 				// The first instance restarts: its session goes to the second, where the balancer sends the client.
 				balancer.retarget(second.port());
 				drainAndResume(first, client, balancer);
-				assertThat(onlySession(second).getId()).as("the same session, on the second instance").isEqualTo(sessionId);
+				assertThat(onlySession(second).getId()).as("the same session, on the second instance (answers %s)", client.answers)
+					.isEqualTo(sessionId);
 				assertThat(onlySession(second).isTakenOver()).isTrue();
 				restarted = this.closer.add(instance(redis, "node-a"));
 				awaitView(restarted, 2);
@@ -84,6 +94,155 @@ class ClusterResumeTest {
 		assertThat(client.answers.subList(1, 3)).allMatch(ResumeFrame.Session::recovered);
 	}
 
+	@Test
+	void theJavaClientRidesARollingRestartWithEveryMessageOnceInOrderAndEveryDeliveryConfirmed() {
+		RedisServer redis = this.closer.add(RedisServer.start());
+		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
+		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
+		awaitView(first, 2);
+		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		ResilientWsScheduler scheduler = ResilientWsScheduler.create();
+		this.closer.add((AutoCloseable) scheduler::destroy);
+		ConnectionRegistry clients = new ConnectionRegistry(scheduler.taskScheduler(), (bundle) -> {
+			throw new IllegalStateException("no TLS in this test");
+		}, (event) -> {
+		}, ConnectionSettings::builder, Duration.ofSeconds(5));
+		this.closer.add((AutoCloseable) clients::destroy);
+		List<String> echoes = new CopyOnWriteArrayList<>();
+		List<ResumeOutcome> resumes = new CopyOnWriteArrayList<>();
+		ManagedConnection connection = clients.register("resuming", ConnectionSettings.builder()
+			.url(url(balancer))
+			.resumeEnabled(true)
+			.reconnectInitialDelay(Duration.ofMillis(100))
+			.reconnectMaxDelay(Duration.ofMillis(500))
+			.reconnectJitter(Duration.ZERO)
+			.build(), new ConnectionHandler() {
+				@Override
+				public void onText(ManagedConnection connection, String text) {
+					echoes.add(text);
+				}
+
+				@Override
+				public void onResume(ManagedConnection connection, ResumeOutcome outcome) {
+					resumes.add(outcome);
+				}
+			});
+		connection.start();
+		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.OPEN);
+
+		List<String> sent = IntStream.range(0, 1500).mapToObj((i) -> "c-" + i).toList();
+		List<SendResult> sends = new ArrayList<>();
+		TestWebSocketServer restarted = null;
+		for (int i = 0; i < sent.size(); i++) {
+			sends.add(connection.send(sent.get(i)));
+			if (i == 500) {
+				balancer.retarget(second.port());
+				first.stop();
+				restarted = this.closer.add(instance(redis, "node-a"));
+				awaitView(restarted, 2);
+			}
+			if (i == 1000) {
+				balancer.retarget(restarted.port());
+				second.stop();
+			}
+		}
+		await().atMost(WAIT).until(() -> echoes.size() >= sent.size());
+		assertThat(echoes).as("the handlers' echoes, each once, in order").isEqualTo(sent);
+		sends.forEach((send) -> assertThat(send.delivery()).as("acknowledged by some instance").succeedsWithin(WAIT));
+		assertThat(resumes).hasSize(2).allMatch(ResumeOutcome::recovered);
+		List<String> handled = new ArrayList<>();
+		handled.addAll(first.received());
+		handled.addAll(second.received());
+		handled.addAll(restarted.received());
+		assertThat(handled).isEqualTo(sent);
+	}
+
+	@Test
+	void aSessionHeldByALiveInstanceIsNotRefusedElsewhereTheClientIsAskedToTryAgain() {
+		RedisServer redis = this.closer.add(RedisServer.start());
+		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
+		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
+		awaitView(first, 2);
+		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
+		ManagedSession session = onlySession(first);
+		session.send("before the cut");
+		await().atMost(WAIT).until(() -> client.received.contains("before the cut"));
+
+		// The link dies; the first instance keeps the session detached, with what is sent to it meanwhile.
+		balancer.cutAll();
+		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
+		session.send("while detached");
+		// The balancer sends the client to the second instance: the session is alive elsewhere, so it is
+		// neither taken (the first still holds what it buffered) nor refused as lost.
+		balancer.retarget(second.port());
+		assertThat(tryResume(client, url(balancer))).isFalse();
+		await().atMost(WAIT).until(() -> client.closeCodes.contains(1013));
+		assertThat(registry(second).sessions()).isEmpty();
+
+		balancer.retarget(first.port());
+		assertThat(client.resume(url(balancer)).recovered()).isTrue();
+		await().atMost(WAIT).until(() -> client.received.contains("while detached"));
+		assertThat(client.received).containsExactly("before the cut", "while detached");
+	}
+
+	@Test
+	void aSessionDetachedWhenItsInstanceIsDrainedIsHandedOverWithWhatWaitedForItsClient() {
+		RedisServer redis = this.closer.add(RedisServer.start());
+		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
+		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
+		awaitView(first, 2);
+		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
+		ManagedSession session = onlySession(first);
+		balancer.cutAll();
+		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
+		session.send("while detached");
+		SendResult sentDuringDrain = session.send("as the instance stops");
+
+		balancer.retarget(second.port());
+		first.stop();
+		assertThat(sentDuringDrain.delivery()).as("the instance that takes the session over delivers it")
+			.failsWithin(WAIT);
+		assertThat(client.resume(url(balancer)).recovered()).isTrue();
+		await().atMost(WAIT).until(() -> client.received.size() >= 2);
+		assertThat(client.received).containsExactly("while detached", "as the instance stops");
+		assertThat(first.closeStatuses()).as("the first instance's handler heard its session leave").hasSize(1);
+	}
+
+	@Test
+	void aTokenOfADrainedInstanceResumesOnlyItsOwnUserOnItsOwnEndpoint() {
+		RedisServer redis = this.closer.add(RedisServer.start());
+		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
+		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
+		awaitView(first, 2);
+		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		ResumeProtocolClient alice = this.closer.add(ResumeProtocolClient.open(url(balancer) + "?user=alice"));
+		onlySession(first).send("for alice");
+		await().atMost(WAIT).until(() -> alice.received.contains("for alice"));
+		balancer.retarget(second.port());
+		CompletableFuture<Void> stopping = CompletableFuture.runAsync(first::stop);
+		await().atMost(WAIT).until(() -> !alice.closeCodes.isEmpty());
+		stopping.join();
+
+		// Whoever else presents alice's token on another instance gets a session of their own, not hers.
+		String token = alice.answers.get(0).token();
+		ResumeProtocolClient mallory = this.closer.add(ResumeProtocolClient.holding(token));
+		assertThat(mallory.resume(url(balancer) + "?user=mallory").reason()).isEqualTo(ResumeFrame.RefusalReason.PRINCIPAL);
+		assertThat(mallory.received).isEmpty();
+
+		ResumeFrame.Session resumed = alice.resume(url(balancer) + "?user=alice");
+		assertThat(resumed.recovered()).isTrue();
+		assertThat(registry(second).sessions()).filteredOn(ManagedSession::isTakenOver).hasSize(1);
+		// Once alice has used the new token, the old one is a reuse: two holders of one token, so the
+		// session ends for both, as on one instance.
+		alice.send("c-after");
+		await().atMost(WAIT).until(() -> alice.received.contains("c-after"));
+		ResumeProtocolClient replay = this.closer.add(ResumeProtocolClient.holding(token));
+		assertThat(replay.resume(url(balancer) + "?user=alice").reason()).isEqualTo(ResumeFrame.RefusalReason.REUSED);
+		await().atMost(WAIT).until(() -> alice.closeCodes.contains(1008));
+	}
+
 	private void drainAndResume(TestWebSocketServer draining, ResumeProtocolClient client, TcpProxy balancer) {
 		CompletableFuture<Void> stopping = CompletableFuture.runAsync(draining::stop);
 		await().atMost(WAIT).until(() -> !client.closeCodes.isEmpty() && client.closeCodes.size() >= this.stopped.size() + 1);
@@ -105,8 +264,11 @@ class ClusterResumeTest {
 	}
 
 	private static TestWebSocketServer instance(RedisServer redis, String nodeId) {
+		// The default request timeout: a journal command unanswered within it (a loaded machine) marks the
+		// session as not resumable elsewhere, which these tests are not about.
 		return ClusterModeTest.clusterInstance(redis.port(), nodeId, "resilient-ws.server.resume.enabled=true",
-				"resilient-ws.server.shutdown.drain-period=100ms", "resilient-ws.server.shutdown.timeout=5s");
+				"resilient-ws.server.shutdown.drain-period=100ms", "resilient-ws.server.shutdown.timeout=5s",
+				"resilient-ws.cluster.request-timeout=2s");
 	}
 
 	private static void awaitView(TestWebSocketServer instance, int nodes) {

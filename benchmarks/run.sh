@@ -3,7 +3,8 @@
 # Loopback only; every scenario stops by itself. Results go to docs/benchmarks/.
 #   benchmarks/run.sh echo --reps=3
 #   benchmarks/run.sh cluster --reps=3      (needs redis-server on the PATH; starts its own)
-#   benchmarks/run.sh resume --reps=3       (issue 13: echo, fan-out and a reconnect storm, resume off and on)
+#   benchmarks/run.sh resume --reps=3       (issue 13: echo, fan-out and a reconnect storm, resume off and on;
+#                                            --cluster=true --parts=echo,fanout: the same in cluster mode, Redis journal)
 #   benchmarks/run.sh jmh -f 1 -wi 3 -i 5
 set -euo pipefail
 cd "$(dirname "$0")/.."

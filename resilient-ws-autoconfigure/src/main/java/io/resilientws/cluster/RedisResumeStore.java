@@ -12,10 +12,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
-import io.resilientws.server.ManagedSession;
 import io.resilientws.server.ResumeStore;
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -58,13 +59,15 @@ public final class RedisResumeStore implements ResumeStore {
 			redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
 			return 1""";
 
-	// KEYS: hash, stream. ARGV: me, seq, kind, payload, ttl ms, broken.
+	// KEYS: hash, stream. ARGV: me, ttl ms, broken, then seq, kind, payload of each message.
 	private static final String APPEND = """
 			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			redis.call('XADD', KEYS[2], '0-' .. ARGV[2], 'k', ARGV[3], 'p', ARGV[4])
-			redis.call('HSET', KEYS[1], 's', ARGV[2])
-			if ARGV[6] == '1' then redis.call('HSET', KEYS[1], 'b', 1) end
-			if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[5]) end
+			for i = 4, #ARGV, 3 do
+			  redis.call('XADD', KEYS[2], '0-' .. ARGV[i], 'k', ARGV[i + 1], 'p', ARGV[i + 2])
+			end
+			redis.call('HSET', KEYS[1], 's', ARGV[#ARGV - 2])
+			if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'b', 1) end
+			if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 			return 1""";
 
 	// KEYS: hash, stream. ARGV: me, seq.
@@ -182,6 +185,11 @@ public final class RedisResumeStore implements ResumeStore {
 			redis.call('PEXPIRE', KEYS[3], ARGV[1])
 			return 1""";
 
+	/** Every script this store runs by its SHA-1 (the takeover's runs as it is: it is rare). */
+	private static final Map<String, String> SHAS = Stream.of(START, APPEND, DROPPED, RECEIVED, ACKNOWLEDGED, TOKENS,
+			BROKEN, HANDING_OVER, RELEASE, END, REFRESH)
+		.collect(Collectors.toUnmodifiableMap((script) -> script, RedisResumeStore::sha1));
+
 	private final RedisFanout fanout;
 
 	private final String prefix;
@@ -234,6 +242,15 @@ public final class RedisResumeStore implements ResumeStore {
 		return RedisKeys.bytes(this.prefix + "resume-token:" + tokenHash);
 	}
 
+	private static String sha1(String script) {
+		try {
+			return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8)));
+		}
+		catch (NoSuchAlgorithmException ex) {
+			throw new IllegalStateException("Every Java platform has SHA-1", ex);
+		}
+	}
+
 	/** Tokens are credentials: only their SHA-256 is stored, and looked up by. */
 	static String tokenHash(String token) {
 		try {
@@ -248,29 +265,39 @@ public final class RedisResumeStore implements ResumeStore {
 	// ---- what the holder writes ----
 
 	@Override
-	public void started(ManagedSession session, String token) {
+	public void started(String sessionId, String endpoint, @Nullable String principal, String token) {
 		String tokenHash = tokenHash(token);
-		this.held.put(session.getId(), tokenHash);
-		fireAndForget(START, 2, hash(session.getId()), tokenKey(tokenHash), arg(me()), arg(session.endpoint()),
-				arg(session.principalName().orElse("")), arg(tokenHash), arg(session.getId()), arg(ttlMillis()));
+		this.held.put(sessionId, tokenHash);
+		fireAndForget(START, 2, hash(sessionId), tokenKey(tokenHash), arg(me()), arg(endpoint),
+				arg((principal != null) ? principal : ""), arg(tokenHash), arg(sessionId), arg(ttlMillis()));
 	}
 
 	@Override
-	public CompletableFuture<?> append(String sessionId, long seq, OutboundMessage message) {
+	public CompletableFuture<?> append(String sessionId, List<OutboundQueue.Journaled> messages) {
 		ReactiveRedisConnection connection = this.fanout.liveConnection();
 		if (connection == null) {
 			notStored(sessionId, null);
 			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
 		}
-		ByteBuffer payload = message.isText() ? RedisKeys.bytes(message.text()) : message.binary();
 		boolean broken = this.unjournaled.remove(sessionId) != null;
-		return eval(connection, APPEND, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(seq)),
-				arg(message.isText() ? "t" : "b"), payload, arg(ttlMillis()), arg(broken ? "1" : "0"))
-			.whenComplete((ignored, failure) -> {
-				if (failure != null) {
-					notStored(sessionId, failure);
-				}
-			});
+		List<ByteBuffer> arguments = new ArrayList<>(5 + 3 * messages.size());
+		arguments.addAll(List.of(hash(sessionId), stream(sessionId), arg(me()), arg(ttlMillis()), arg(broken ? "1" : "0")));
+		for (OutboundQueue.Journaled journaled : messages) {
+			OutboundMessage message = journaled.message();
+			arguments.add(arg(Long.toString(journaled.seq())));
+			arguments.add(arg(message.isText() ? "t" : "b"));
+			arguments.add(message.isText() ? RedisKeys.bytes(message.text()) : message.binary());
+		}
+		return eval(connection, APPEND, 2, arguments.toArray(ByteBuffer[]::new)).thenApply((result) -> {
+			if (!Long.valueOf(1).equals(result)) {
+				throw new IllegalStateException("this instance does not hold the session");
+			}
+			return result;
+		}).whenComplete((ignored, failure) -> {
+			if (failure != null) {
+				notStored(sessionId, failure);
+			}
+		});
 	}
 
 	// Logged once per session (until Redis has the mark): its state in Redis misses something now.
@@ -333,8 +360,14 @@ public final class RedisResumeStore implements ResumeStore {
 		fireAndForget(END, 2, hash(sessionId), stream(sessionId), arg(me()));
 	}
 
-	/** Called on every live cluster heartbeat: marks what Redis missed, keeps the held sessions' keys from expiring. */
+	/**
+	 * Called on every live cluster heartbeat, on the fan-out's pool: loads the scripts (again, if Redis
+	 * lost them), marks what Redis missed, keeps the held sessions' keys from expiring.
+	 */
 	void refresh(ReactiveRedisConnection connection, Instant now) {
+		for (String script : SHAS.keySet()) {
+			connection.scriptingCommands().scriptLoad(RedisKeys.bytes(script)).block(this.fanout.requestTimeout());
+		}
 		this.unjournaled.keySet().forEach((sessionId) -> eval(connection, BROKEN, 1, hash(sessionId), arg(me()))
 			.thenRun(() -> this.unjournaled.remove(sessionId)));
 		if (Duration.between(this.lastRefresh, now).compareTo(this.ttl.dividedBy(4)) < 0) {
@@ -471,10 +504,12 @@ public final class RedisResumeStore implements ResumeStore {
 
 	// Subscribed here, on the caller's thread: the command is queued on the shared connection in call
 	// order, so one session's appends, counts and acknowledgements reach Redis in the order they were made.
+	// By its SHA-1: the scripts are loaded on every live heartbeat, before the instance counts as UP. One
+	// that Redis lost (restarted, flushed) fails, which marks the session as not resumable elsewhere.
 	private CompletableFuture<Object> eval(ReactiveRedisConnection connection, String script, int keys,
 			ByteBuffer... keysAndArguments) {
 		return connection.scriptingCommands()
-			.eval(RedisKeys.bytes(script), ReturnType.INTEGER, keys, keysAndArguments)
+			.evalSha(SHAS.get(script), ReturnType.INTEGER, keys, keysAndArguments)
 			.next()
 			.map((value) -> (Object) value)
 			.timeout(this.fanout.requestTimeout())

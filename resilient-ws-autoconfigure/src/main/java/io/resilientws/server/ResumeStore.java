@@ -29,15 +29,15 @@ public interface ResumeStore {
 	default void configure(Duration window) {
 	}
 
-	/** A resuming session started on this instance with {@code token}. */
-	default void started(ManagedSession session, String token) {
+	/** A resuming session started on this instance with {@code token} (before anything is journaled for it). */
+	default void started(String sessionId, String endpoint, @Nullable String principal, String token) {
 	}
 
 	/**
-	 * Journals a data message the session accepted, as acceptance number {@code seq} (called in that order).
-	 * @return completes when the store has it, exceptionally when it could not be stored
+	 * Journals data messages the session accepted, with their acceptance numbers (called in that order).
+	 * @return completes when the store has them, exceptionally when they could not be stored
 	 */
-	default CompletableFuture<?> append(String sessionId, long seq, OutboundMessage message) {
+	default CompletableFuture<?> append(String sessionId, List<OutboundQueue.Journaled> messages) {
 		return CompletableFuture.completedFuture(null);
 	}
 

@@ -10,28 +10,37 @@ import java.util.concurrent.Executor;
 
 import io.resilientws.send.OutboundMessage;
 import io.resilientws.send.OutboundQueue;
+import io.resilientws.send.SerialExecutor;
 
 /**
  * One resuming session's lane to its {@link ResumeStore} in cluster mode: issues the store's commands
  * for the session in the order that makes a takeover exact. Accepted messages are appended in their
- * acceptance order (senders on several threads tell of them out of order), and whatever must come
- * after some of them (the count of client messages before an acknowledgement, the drop of a message,
- * the release in a drain) is issued only after those were. The store's commands go out on one
- * connection in issue order, so Redis applies them in that order too.
+ * acceptance order (senders on several threads tell of them out of order), several at a time when
+ * several are ready, and whatever must come after some of them (the count of handled client messages,
+ * the drop of a message, the release in a drain) is issued only after those were. The store's commands
+ * go out on one connection in issue order, so Redis applies them in that order too.
  * <p>
- * Commands are issued by one thread at a time and never under the lock: they only queue a command on
- * the store's connection, which does not wait for Redis.
+ * Commands are issued one batch at a time on the pool, never under the lock and never on the store's
+ * event loop: a command queued from the event loop itself would overtake those other threads queued a
+ * moment before (Netty writes it at once, theirs wait in its task queue), and Redis would apply them out
+ * of order (found by ClusterResumeTest: appends refused for numbers below the stream's last). Queuing a
+ * command does not wait for Redis.
  */
 final class SessionJournal implements OutboundQueue.Journal {
+
+	/** Most messages in one append (one command): bounds a command's size and a burst's latency. */
+	private static final int MAX_BATCH = 64;
 
 	private final ResumeStore store;
 
 	private final String sessionId;
 
+	private final Executor pool;
+
 	private final Object lock = new Object();
 
-	/** Appends waiting for an earlier acceptance number, by number. */
-	private final TreeMap<Long, Runnable> appends = new TreeMap<>();
+	/** Accepted messages waiting for an earlier acceptance number, by number. */
+	private final TreeMap<Long, OutboundMessage> appends = new TreeMap<>();
 
 	/** Commands waiting until every message up to their key was appended. */
 	private final TreeMap<Long, List<Runnable>> afterwards = new TreeMap<>();
@@ -39,30 +48,40 @@ final class SessionJournal implements OutboundQueue.Journal {
 	/** Appends not yet confirmed by the store, by acceptance number, until their message is written. */
 	private final Map<Long, CompletableFuture<Void>> unconfirmed = new ConcurrentHashMap<>();
 
-	private final Executor pool;
-
 	/** Every message up to this acceptance number has been appended. */
 	private long issuedThrough;
 
-	private boolean issuing;
+	/** Runs one issue at a time, in order, on the pool. */
+	private final Executor issuer;
 
-	private boolean again;
+	// The count of handled client messages: one store command at a time, the newest count when it goes.
+	private long countWanted;
 
-	/** @param lastSeq the acceptance number of the last message appended before (of a session taken over) */
-	/** @param pool where a confirmed append lets its message be written (not on the store's event loop) */
+	private long countWantedAfter;
+
+	private long countStored;
+
+	private boolean countInFlight;
+
+	private final List<CountWaiter> countWaiters = new ArrayList<>();
+
+	/**
+	 * @param lastSeq the acceptance number of the last message appended before (of a session taken over)
+	 * @param pool where a confirmed append lets its message be written (not on the store's event loop)
+	 */
 	SessionJournal(ResumeStore store, String sessionId, long lastSeq, Executor pool) {
 		this.store = store;
 		this.sessionId = sessionId;
 		this.issuedThrough = lastSeq;
 		this.pool = pool;
+		this.issuer = new SerialExecutor(pool);
 	}
 
 	@Override
 	public void accepted(long seq, OutboundMessage message) {
-		CompletableFuture<Void> confirmed = confirmation(seq);
+		confirmation(seq);
 		synchronized (this.lock) {
-			this.appends.put(seq, () -> this.store.append(this.sessionId, seq, message)
-				.whenComplete((ignored, failure) -> confirmed.complete(null)));
+			this.appends.put(seq, message);
 		}
 		issue();
 	}
@@ -93,20 +112,62 @@ final class SessionJournal implements OutboundQueue.Journal {
 
 	/**
 	 * Stores that the session's handler has handled {@code count} client messages, once everything
-	 * accepted up to {@code seq} (all it sent while handling them) has been appended.
-	 * @return completes when the store has it (exceptionally when it could not be stored)
+	 * accepted up to {@code seq} (all it sent while handling them) has been appended. While one count
+	 * is on its way to the store, later ones wait and only the newest goes next: one command per round
+	 * trip, however fast messages come.
+	 * @return completes when the store has that count or a higher one (exceptionally when it failed)
 	 */
 	CompletableFuture<Void> handled(long count, long seq) {
 		CompletableFuture<Void> stored = new CompletableFuture<>();
-		after(seq, () -> this.store.received(this.sessionId, count).whenComplete((ignored, failure) -> {
-			if (failure != null) {
-				stored.completeExceptionally(failure);
+		boolean start;
+		synchronized (this.lock) {
+			if (count <= this.countStored) {
+				return CompletableFuture.completedFuture(null);
 			}
-			else {
-				stored.complete(null);
+			this.countWaiters.add(new CountWaiter(count, stored));
+			if (count > this.countWanted) {
+				this.countWanted = count;
+			}
+			this.countWantedAfter = Math.max(this.countWantedAfter, seq);
+			start = !this.countInFlight;
+			this.countInFlight = true;
+		}
+		if (start) {
+			storeCount();
+		}
+		return stored;
+	}
+
+	private void storeCount() {
+		long count;
+		long seq;
+		synchronized (this.lock) {
+			count = this.countWanted;
+			seq = this.countWantedAfter;
+		}
+		after(seq, () -> this.store.received(this.sessionId, count).whenComplete((ignored, failure) -> {
+			List<CountWaiter> done = new ArrayList<>();
+			boolean more;
+			synchronized (this.lock) {
+				if (failure == null) {
+					this.countStored = Math.max(this.countStored, count);
+				}
+				this.countWaiters.removeIf((waiter) -> waiter.count() <= count && done.add(waiter));
+				more = this.countWanted > count;
+				this.countInFlight = more;
+			}
+			done.forEach((waiter) -> {
+				if (failure != null) {
+					waiter.stored().completeExceptionally(failure);
+				}
+				else {
+					waiter.stored().complete(null);
+				}
+			});
+			if (more) {
+				storeCount();
 			}
 		}));
-		return stored;
 	}
 
 	/** The client acknowledged {@code count} messages, the last accepted as {@code seq}. */
@@ -136,41 +197,48 @@ final class SessionJournal implements OutboundQueue.Journal {
 		issue();
 	}
 
-	// One thread issues at a time, outside the lock; another that finds it busy leaves its work to it.
 	private void issue() {
-		synchronized (this.lock) {
-			if (this.issuing) {
-				this.again = true;
-				return;
-			}
-			this.issuing = true;
-		}
-		while (true) {
+		this.issuer.execute(() -> {
 			List<Runnable> ready = new ArrayList<>();
 			synchronized (this.lock) {
-				this.again = false;
 				collectReady(ready);
-				if (ready.isEmpty()) {
-					if (!this.again) {
-						this.issuing = false;
-						return;
-					}
-					continue;
-				}
 			}
 			ready.forEach(Runnable::run);
+		});
+	}
+
+	// Called under the lock: the appends that are next in order, in batches, each batch followed by what
+	// waited for its last message (a command that waits for a message in the middle splits the batch).
+	private void collectReady(List<Runnable> ready) {
+		collectAfterwards(ready);
+		List<OutboundQueue.Journaled> batch = new ArrayList<>();
+		OutboundMessage next;
+		while ((next = this.appends.remove(this.issuedThrough + 1)) != null) {
+			this.issuedThrough++;
+			batch.add(new OutboundQueue.Journaled(this.issuedThrough, next));
+			boolean due = !this.afterwards.isEmpty() && this.afterwards.firstKey() <= this.issuedThrough;
+			if (due || batch.size() == MAX_BATCH) {
+				ready.add(appendCommand(batch));
+				batch = new ArrayList<>();
+				collectAfterwards(ready);
+			}
+		}
+		if (!batch.isEmpty()) {
+			ready.add(appendCommand(batch));
 		}
 	}
 
-	// Called under the lock: the appends that are next in order, each followed by what waited for it.
-	private void collectReady(List<Runnable> ready) {
-		collectAfterwards(ready);
-		Runnable next;
-		while ((next = this.appends.remove(this.issuedThrough + 1)) != null) {
-			ready.add(next);
-			this.issuedThrough++;
-			collectAfterwards(ready);
-		}
+	private Runnable appendCommand(List<OutboundQueue.Journaled> batch) {
+		return () -> this.store.append(this.sessionId, batch).whenComplete((ignored, failure) -> {
+			// Confirmed either way: a message the store could not take is written anyway (the store marked
+			// the session as not resumable elsewhere), this instance can still resume it.
+			for (OutboundQueue.Journaled journaled : batch) {
+				CompletableFuture<Void> confirmed = this.unconfirmed.get(journaled.seq());
+				if (confirmed != null) {
+					confirmed.complete(null);
+				}
+			}
+		});
 	}
 
 	private void collectAfterwards(List<Runnable> ready) {
@@ -178,6 +246,9 @@ final class SessionJournal implements OutboundQueue.Journal {
 			Map.Entry<Long, List<Runnable>> due = this.afterwards.pollFirstEntry();
 			ready.addAll(due.getValue());
 		}
+	}
+
+	private record CountWaiter(long count, CompletableFuture<Void> stored) {
 	}
 
 }

@@ -61,6 +61,9 @@ final class SessionResumption {
 	/** Sessions by a token they were resumed with before: presenting it again is a reuse. */
 	private final Map<String, ManagedSession> byUsedToken = new ConcurrentHashMap<>();
 
+	/** Tokens whose session this instance is taking over from another one right now. */
+	private final java.util.Set<String> takingOver = ConcurrentHashMap.newKeySet();
+
 	/** Sessions detached now: counted as they detach, resume and end, not searched for. */
 	private final java.util.concurrent.atomic.AtomicInteger detachedNow = new java.util.concurrent.atomic.AtomicInteger();
 
@@ -221,10 +224,11 @@ final class SessionResumption {
 					this.registry.scheduler().getClock().instant()));
 		}
 		SessionResume resume = new SessionResume(greeted.handler(), this::nanoTime, this.random);
+		this.registry.resumeStore().started(connection.getId(), greeted.endpoint(), principalName(connection),
+				resume.token());
 		ManagedSession session = this.registry.opened(connection, greeted.endpoint(), resume,
 				resume.newSessionAnswer(refused));
 		this.byToken.put(resume.token(), session);
-		this.registry.resumeStore().started(session, resume.token());
 		greeted.handler().afterConnectionEstablished(session);
 	}
 
@@ -235,7 +239,22 @@ final class SessionResumption {
 	 * (1013) rather than told its session is lost.
 	 */
 	private void takeOver(WebSocketSession connection, Greeted greeted, ResumeFrame.Resume request) throws Exception {
-		String token = ResumeWire.newToken(this.random);
+		// A client that gave up waiting and came back while its first takeover is still under way here must
+		// not take the session over a second time: it tries again, and then finds the session here.
+		if (!this.takingOver.add(request.token())) {
+			closeQuietly(connection, new CloseStatus(1013, "session being taken over"));
+			return;
+		}
+		try {
+			takeOver(connection, greeted, request, ResumeWire.newToken(this.random));
+		}
+		finally {
+			this.takingOver.remove(request.token());
+		}
+	}
+
+	private void takeOver(WebSocketSession connection, Greeted greeted, ResumeFrame.Resume request, String token)
+			throws Exception {
 		ResumeStore.Takeover takeover = this.registry.resumeStore().takeOver(request.token(), greeted.endpoint(),
 				principalName(connection), request.received(), token);
 		switch (takeover.outcome()) {

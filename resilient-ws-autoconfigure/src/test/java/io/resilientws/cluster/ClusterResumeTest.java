@@ -268,7 +268,7 @@ class ClusterResumeTest {
 		// session as not resumable elsewhere, which these tests are not about.
 		return ClusterModeTest.clusterInstance(redis.port(), nodeId, "resilient-ws.server.resume.enabled=true",
 				"resilient-ws.server.shutdown.drain-period=100ms", "resilient-ws.server.shutdown.timeout=5s",
-				"resilient-ws.cluster.request-timeout=2s");
+				"resilient-ws.cluster.request-timeout=2s", "resilient-ws.cluster.node-timeout=3s");
 	}
 
 	private static void awaitView(TestWebSocketServer instance, int nodes) {

@@ -15,10 +15,13 @@ import java.util.function.Function;
 import io.resilientws.benchmarks.driver.FreezableProxy;
 import io.resilientws.benchmarks.driver.Latency;
 import io.resilientws.benchmarks.driver.Payloads;
+import io.resilientws.benchmarks.driver.RedisProcess;
 import io.resilientws.benchmarks.driver.ResumingClient;
 import io.resilientws.benchmarks.driver.ServerProcess;
 import io.resilientws.benchmarks.driver.ServerProcess.Kind;
 import io.resilientws.benchmarks.report.Results;
+
+import org.jspecify.annotations.Nullable;
 
 import static io.resilientws.benchmarks.report.Results.fmt;
 
@@ -42,11 +45,13 @@ import static io.resilientws.benchmarks.report.Results.fmt;
  * </ul>
  * Options: {@code --reps=3 --parts=echo,fanout,storm --connections=4 --inflight=100 --sizes=64,1024
  * --warmup=2 --measure=5 --sessions=1000 --rates=5,10,20,40 --step=6 --size=1024 --storm-clients=2000
- * --storm-rate=5 --storm-size=256 --storm-seconds=40 --cut-after=6}.
+ * --storm-rate=5 --storm-size=256 --storm-seconds=40 --cut-after=6 --cluster=false}. With {@code --cluster=true}
+ * both resilient-ws servers run in cluster mode on a redis-server the scenario starts, so that resume on
+ * journals every message in Redis (docs/RESUME-PROTOCOL.md §7); the storm part does not apply there.
  */
 public final class ResumeScenario {
 
-	record Variant(String name, String label, Kind kind, List<String> args, boolean resume) {
+	record Variant(String name, String label, Kind kind, List<String> args, boolean resume, boolean cluster) {
 	}
 
 	record EchoSample(double messagesPerSecond, double p50, double p99, double cpuMicrosPerMessage,
@@ -64,12 +69,18 @@ public final class ResumeScenario {
 			String refusedReasons) {
 	}
 
-	static final Variant PLAIN = new Variant("plain", "plain Spring", Kind.PLAIN, List.of(), false);
+	static final Variant PLAIN = new Variant("plain", "plain Spring", Kind.PLAIN, List.of(), false, false);
 
-	static final Variant OFF = new Variant("off", "resilient-ws, resume off", Kind.STARTER, List.of(), false);
+	static final Variant OFF = new Variant("off", "resilient-ws, resume off", Kind.STARTER, List.of(), false, false);
 
 	static final Variant ON = new Variant("on", "resilient-ws, resume on", Kind.STARTER,
-			List.of("--resilient-ws.server.resume.enabled=true"), true);
+			List.of("--resilient-ws.server.resume.enabled=true"), true, false);
+
+	static final Variant CLUSTER_OFF = new Variant("cluster-off", "cluster mode, resume off", Kind.STARTER, List.of(),
+			false, true);
+
+	static final Variant CLUSTER_ON = new Variant("cluster-on", "cluster mode, resume on (Redis journal)",
+			Kind.STARTER, List.of("--resilient-ws.server.resume.enabled=true"), true, true);
 
 	private final int reps;
 
@@ -103,6 +114,18 @@ public final class ResumeScenario {
 
 	private final Duration cutAfter;
 
+	/** {@code --cluster}: the same parts on one instance in cluster mode with a real redis-server, resume off and on. */
+	private final boolean cluster;
+
+	/** The variants compared, and the one "resume off" means. */
+	private final List<Variant> variants;
+
+	private final Variant off;
+
+	private final Variant on;
+
+	private @Nullable RedisProcess redis;
+
 	private final Map<Variant, Map<Integer, List<EchoSample>>> echo = new LinkedHashMap<>();
 
 	private final Map<Variant, Map<Integer, List<FanoutSample>>> fanout = new LinkedHashMap<>();
@@ -126,12 +149,29 @@ public final class ResumeScenario {
 		this.stormSize = Integer.parseInt(options.getOrDefault("storm-size", "256"));
 		this.stormFor = Duration.ofSeconds(Long.parseLong(options.getOrDefault("storm-seconds", "40")));
 		this.cutAfter = Duration.ofSeconds(Long.parseLong(options.getOrDefault("cut-after", "6")));
+		this.cluster = Boolean.parseBoolean(options.getOrDefault("cluster", "false"));
+		this.variants = this.cluster ? List.of(PLAIN, CLUSTER_OFF, CLUSTER_ON) : List.of(PLAIN, OFF, ON);
+		this.off = this.cluster ? CLUSTER_OFF : OFF;
+		this.on = this.cluster ? CLUSTER_ON : ON;
 	}
 
 	public void run() {
+		if (this.cluster) {
+			try (RedisProcess started = RedisProcess.start()) {
+				this.redis = started;
+				System.out.println("redis-server on port " + started.port());
+				runAll();
+			}
+		}
+		else {
+			runAll();
+		}
+	}
+
+	private void runAll() {
 		String loadBefore = Results.loadAverage();
 		System.out.println("load average before: " + loadBefore);
-		List<Variant> variants = List.of(PLAIN, OFF, ON);
+		List<Variant> variants = this.variants;
 		for (int rep = 0; rep < this.reps; rep++) {
 			for (int v = 0; v < variants.size(); v++) {
 				Variant variant = variants.get((v + rep) % variants.size());
@@ -168,8 +208,15 @@ public final class ResumeScenario {
 	 * buffers (the echo scenario's) cost Tomcat ~384 KiB of heap per session, which 2,000 sessions and
 	 * their replacements during the storm do not fit into the server's 1 GiB.
 	 */
-	private static List<String> args(Variant variant) {
-		return variant.args;
+	private List<String> args(Variant variant) {
+		RedisProcess started = this.redis;
+		if (!variant.cluster || started == null) {
+			return variant.args;
+		}
+		List<String> args = new ArrayList<>(variant.args);
+		args.addAll(List.of("--resilient-ws.cluster.enabled=true", "--resilient-ws.cluster.node-id=bench-1",
+				"--spring.data.redis.host=127.0.0.1", "--spring.data.redis.port=" + started.port()));
+		return args;
 	}
 
 	// ---- echo ----------------------------------------------------------------------------------
@@ -527,12 +574,16 @@ public final class ResumeScenario {
 	// ---- report --------------------------------------------------------------------------------
 
 	private void report(String loadBefore) {
-		Results results = new Results("resume", "benchmarks/run.sh resume --reps=" + this.reps);
+		Results results = this.cluster
+				? new Results("resume-cluster", "benchmarks/run.sh resume --cluster=true --parts=" + String.join(",", this.parts)
+						+ " --reps=" + this.reps)
+				: new Results("resume", "benchmarks/run.sh resume --reps=" + this.reps);
 		results.line(fmt("%d runs per server (a fresh server process per run, order rotated: plain Spring, resilient-ws "
 				+ "with resume off, resilient-ws with `resilient-ws.server.resume.enabled=true` and clients that send "
-				+ "`?rws-resume=1`). Every client is the benchmark's `ResumingClient` on the JDK WebSocket (the protocol "
-				+ "off for the first two). Load average before: %s, after: %s.", this.reps, loadBefore,
-				Results.loadAverage()))
+				+ "`?rws-resume=1`%s). Every client is the benchmark's `ResumingClient` on the JDK WebSocket (the protocol "
+				+ "off for the first two). Load average before: %s, after: %s.", this.reps,
+				this.cluster ? "; both resilient-ws servers in cluster mode on a real redis-server on the same machine, "
+						+ "so with resume on every message is journaled in Redis" : "", loadBefore, Results.loadAverage()))
 			.line("")
 			.line("Values: median over the runs, (min–max) in brackets. Ratios are median / median of the same run set.")
 			.line("");
@@ -542,7 +593,7 @@ public final class ResumeScenario {
 			List<List<String>> rows = new ArrayList<>();
 			for (int s : this.sizes) {
 				double plainRate = medianEcho(PLAIN, s, EchoSample::messagesPerSecond);
-				double offRate = medianEcho(OFF, s, EchoSample::messagesPerSecond);
+				double offRate = medianEcho(this.off, s, EchoSample::messagesPerSecond);
 				double plainP99 = medianEcho(PLAIN, s, EchoSample::p99);
 				this.echo.forEach((variant, bySize) -> {
 					List<EchoSample> list = bySize.getOrDefault(s, List.of());
@@ -627,14 +678,14 @@ public final class ResumeScenario {
 					"deliveries due", "lost", "duplicated", "clients with a gap or duplicate", "failed connect attempts",
 					"no `H`/`S` within 5 s", "resumes refused"), rows);
 		}
-		if (this.echo.containsKey(ON)) {
+		if (this.echo.containsKey(this.on)) {
 			results.line("### Envelope, measured on the client's side of the wire (resume on, echo)").line("");
 			results.line("Data messages: characters on the wire minus the application's (escape NULs). `A`: messages "
 					+ "per 1,000 data messages and their payload size; amortised = (payload + WebSocket header: 2 B "
 					+ "server → client, 6 B client → server, masked) × `A` per data message. Headers are computed, "
 					+ "payloads counted.").line("");
 			List<List<String>> rows = new ArrayList<>();
-			this.echo.get(ON).forEach((s, list) -> {
+			this.echo.get(this.on).forEach((s, list) -> {
 				double toClient = Results.median(list.stream().map(EchoSample::acksToClientPerThousand).toList());
 				double fromClient = Results.median(list.stream().map(EchoSample::acksFromClientPerThousand).toList());
 				double charsTo = Results.median(list.stream().map(EchoSample::ackCharsToClient).toList());

@@ -2,6 +2,7 @@ package io.resilientws.send;
 
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 import org.apache.commons.logging.Log;
 import org.apache.commons.logging.LogFactory;
@@ -60,7 +61,14 @@ public final class SerialExecutor implements Executor {
 		}
 		// Still busy: go to the back of the pool's queue, so that one chatty connection shares the
 		// pool's threads with the others instead of keeping one for as long as it has work.
-		this.pool.execute(this::runAll);
+		try {
+			this.pool.execute(this::runAll);
+		}
+		catch (RejectedExecutionException ex) {
+			// The pool is shutting down (the application stops): what is left runs here, still in order,
+			// rather than being lost or thrown on a thread nobody watches.
+			runAll();
+		}
 	}
 
 }

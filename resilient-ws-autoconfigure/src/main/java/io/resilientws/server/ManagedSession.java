@@ -46,13 +46,15 @@ import org.springframework.web.socket.handler.WebSocketSessionDecorator;
  * <p>
  * A resuming session (docs/RESUME-PROTOCOL.md) is one logical session over a {@link TransportSwitch}:
  * a connection lost abnormally detaches it ({@link #detachOnLoss}), the client's next connection takes
- * it up again ({@link #resumeOn}), and the same object is what the handler holds throughout.
+ * it up again ({@link #resumeOn}), and the same object is what the handler holds throughout. In
+ * cluster mode its state is also journaled ({@link SessionJournal}), so that another instance can take
+ * it over ({@link #adopt}) after this one was drained ({@link #handOver}) or died.
  * <p>
  * Longer than our usual 500 lines on purpose: every path of a session passes through this object (the
  * Spring API, sends, inbound limits, the heartbeat, the cause a close is counted under, detach and
  * resume), and they share its state (who ended it, its connection, its send buffer). What has state
  * of its own lives apart: {@link OutboundQueue}, {@link InboundBackPressure}, {@link SessionResume},
- * {@link ResumeReceiver}, {@link TransportSwitch}.
+ * {@link ResumeReceiver}, {@link TransportSwitch}, {@link SessionJournal}.
  */
 public final class ManagedSession extends WebSocketSessionDecorator {
 

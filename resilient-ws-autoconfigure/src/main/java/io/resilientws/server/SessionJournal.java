@@ -54,6 +54,8 @@ final class SessionJournal implements OutboundQueue.Journal {
 	/** Runs one issue at a time, in order, on the pool. */
 	private final Executor issuer;
 
+	private boolean issueScheduled;
+
 	// The count of handled client messages: one store command at a time, the newest count when it goes.
 	private long countWanted;
 
@@ -197,10 +199,18 @@ final class SessionJournal implements OutboundQueue.Journal {
 		issue();
 	}
 
+	// At most one issue waits on the pool at a time: it takes whatever is ready when it runs.
 	private void issue() {
+		synchronized (this.lock) {
+			if (this.issueScheduled) {
+				return;
+			}
+			this.issueScheduled = true;
+		}
 		this.issuer.execute(() -> {
 			List<Runnable> ready = new ArrayList<>();
 			synchronized (this.lock) {
+				this.issueScheduled = false;
 				collectReady(ready);
 			}
 			ready.forEach(Runnable::run);

@@ -34,7 +34,7 @@ import static org.awaitility.Awaitility.await;
 /**
  * Session resume across the instances of a cluster (docs/RESUME-PROTOCOL.md §7): real Tomcats in
  * cluster mode on a real {@code redis-server}, a client that speaks the protocol through a TCP proxy
- * that a load balancer's place, and handlers that echo what they receive. A rolling restart drains one
+ * in a load balancer's place, and handlers that echo what they receive. A rolling restart drains one
  * instance after the other under a steady stream in both directions.
  */
 class ClusterResumeTest {
@@ -45,6 +45,23 @@ class ClusterResumeTest {
 
 	private final List<TestWebSocketServer> stopped = new ArrayList<>();
 
+	private RedisServer redis;
+
+	/** Two instances of the application, and a TCP proxy in front of them that sends clients to the first. */
+	private TestWebSocketServer first;
+
+	private TestWebSocketServer second;
+
+	private TcpProxy balancer;
+
+	private void startTwoInstances() {
+		this.redis = this.closer.add(RedisServer.start());
+		this.first = this.closer.add(instance(this.redis, "node-a"));
+		this.second = this.closer.add(instance(this.redis, "node-b"));
+		awaitView(this.first, 2);
+		this.balancer = this.closer.add(TcpProxy.start(this.first.port()));
+	}
+
 	@AfterEach
 	void closeAll() throws Exception {
 		this.closer.close();
@@ -52,11 +69,10 @@ class ClusterResumeTest {
 
 	@Test
 	void aRollingRestartUnderAStreamLosesNothingAndDeliversNothingTwice() {
-		RedisServer redis = this.closer.add(RedisServer.start());
-		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
-		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
-		awaitView(first, 2);
-		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		startTwoInstances();
+		TestWebSocketServer first = this.first;
+		TestWebSocketServer second = this.second;
+		TcpProxy balancer = this.balancer;
 		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
 		String sessionId = onlySession(first).getId();
 
@@ -71,7 +87,7 @@ class ClusterResumeTest {
 				assertThat(onlySession(second).getId()).as("the same session, on the second instance (answers %s)", client.answers)
 					.isEqualTo(sessionId);
 				assertThat(onlySession(second).isTakenOver()).isTrue();
-				restarted = this.closer.add(instance(redis, "node-a"));
+				restarted = this.closer.add(instance(this.redis, "node-a"));
 				awaitView(restarted, 2);
 			}
 			if (i == 2000) {
@@ -96,11 +112,10 @@ class ClusterResumeTest {
 
 	@Test
 	void theJavaClientRidesARollingRestartWithEveryMessageOnceInOrderAndEveryDeliveryConfirmed() {
-		RedisServer redis = this.closer.add(RedisServer.start());
-		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
-		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
-		awaitView(first, 2);
-		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		startTwoInstances();
+		TestWebSocketServer first = this.first;
+		TestWebSocketServer second = this.second;
+		TcpProxy balancer = this.balancer;
 		ResilientWsScheduler scheduler = ResilientWsScheduler.create();
 		this.closer.add((AutoCloseable) scheduler::destroy);
 		ConnectionRegistry clients = new ConnectionRegistry(scheduler.taskScheduler(), (bundle) -> {
@@ -138,7 +153,7 @@ class ClusterResumeTest {
 			if (i == 500) {
 				balancer.retarget(second.port());
 				first.stop();
-				restarted = this.closer.add(instance(redis, "node-a"));
+				restarted = this.closer.add(instance(this.redis, "node-a"));
 				awaitView(restarted, 2);
 			}
 			if (i == 1000) {
@@ -159,11 +174,10 @@ class ClusterResumeTest {
 
 	@Test
 	void aSessionHeldByALiveInstanceIsNotRefusedElsewhereTheClientIsAskedToTryAgain() {
-		RedisServer redis = this.closer.add(RedisServer.start());
-		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
-		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
-		awaitView(first, 2);
-		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		startTwoInstances();
+		TestWebSocketServer first = this.first;
+		TestWebSocketServer second = this.second;
+		TcpProxy balancer = this.balancer;
 		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
 		ManagedSession session = onlySession(first);
 		session.send("before the cut");
@@ -188,11 +202,10 @@ class ClusterResumeTest {
 
 	@Test
 	void aSessionDetachedWhenItsInstanceIsDrainedIsHandedOverWithWhatWaitedForItsClient() {
-		RedisServer redis = this.closer.add(RedisServer.start());
-		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
-		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
-		awaitView(first, 2);
-		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		startTwoInstances();
+		TestWebSocketServer first = this.first;
+		TestWebSocketServer second = this.second;
+		TcpProxy balancer = this.balancer;
 		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
 		ManagedSession session = onlySession(first);
 		balancer.cutAll();
@@ -212,11 +225,10 @@ class ClusterResumeTest {
 
 	@Test
 	void aTokenOfADrainedInstanceResumesOnlyItsOwnUserOnItsOwnEndpoint() {
-		RedisServer redis = this.closer.add(RedisServer.start());
-		TestWebSocketServer first = this.closer.add(instance(redis, "node-a"));
-		TestWebSocketServer second = this.closer.add(instance(redis, "node-b"));
-		awaitView(first, 2);
-		TcpProxy balancer = this.closer.add(TcpProxy.start(first.port()));
+		startTwoInstances();
+		TestWebSocketServer first = this.first;
+		TestWebSocketServer second = this.second;
+		TcpProxy balancer = this.balancer;
 		ResumeProtocolClient alice = this.closer.add(ResumeProtocolClient.open(url(balancer) + "?user=alice"));
 		onlySession(first).send("for alice");
 		await().atMost(WAIT).until(() -> alice.received.contains("for alice"));

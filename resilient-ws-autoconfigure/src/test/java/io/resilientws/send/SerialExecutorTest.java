@@ -3,6 +3,7 @@ package io.resilientws.send;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 import org.junit.jupiter.api.Test;
 
@@ -41,6 +42,27 @@ class SerialExecutorTest {
 		assertThat(ran).hasSize(SerialExecutor.MAX_TASKS_PER_TURN);
 		assertThat(this.poolTasks).hasSize(1);
 		runPool();
+		assertThat(ran).hasSize(tasks).isSorted();
+	}
+
+	@Test
+	void whatIsLeftWhenThePoolShutsDownRunsOnTheLastTurnInsteadOfThrowingThere() {
+		boolean[] shutDown = { false };
+		Executor closingPool = (task) -> {
+			if (shutDown[0]) {
+				throw new RejectedExecutionException("shut down");
+			}
+			this.poolTasks.add(task);
+		};
+		SerialExecutor serial = new SerialExecutor(closingPool);
+		List<Integer> ran = new ArrayList<>();
+		int tasks = SerialExecutor.MAX_TASKS_PER_TURN + 10;
+		for (int i = 0; i < tasks; i++) {
+			int n = i;
+			serial.execute(() -> ran.add(n));
+		}
+		shutDown[0] = true;
+		this.poolTasks.remove(0).run();
 		assertThat(ran).hasSize(tasks).isSorted();
 	}
 

@@ -59,10 +59,14 @@ public final class RedisResumeStore implements ResumeStore {
 			redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
 			return 1""";
 
-	// KEYS: hash, stream. ARGV: me, ttl ms, broken, then seq, kind, payload of each message.
+	// KEYS: hash, stream. ARGV: me, ttl ms, broken, handled count (-1: none), then seq, kind, payload of
+	// each message.
 	private static final String APPEND = """
 			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			for i = 4, #ARGV, 3 do
+			if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'c')) then
+			  redis.call('HSET', KEYS[1], 'c', ARGV[4])
+			end
+			for i = 5, #ARGV, 3 do
 			  redis.call('XADD', KEYS[2], '0-' .. ARGV[i], 'k', ARGV[i + 1], 'p', ARGV[i + 2])
 			end
 			redis.call('HSET', KEYS[1], 's', ARGV[#ARGV - 2])
@@ -273,7 +277,7 @@ public final class RedisResumeStore implements ResumeStore {
 	}
 
 	@Override
-	public CompletableFuture<?> append(String sessionId, List<OutboundQueue.Journaled> messages) {
+	public CompletableFuture<?> append(String sessionId, List<OutboundQueue.Journaled> messages, long handledCount) {
 		ReactiveRedisConnection connection = this.fanout.liveConnection();
 		if (connection == null) {
 			notStored(sessionId, null);
@@ -281,7 +285,8 @@ public final class RedisResumeStore implements ResumeStore {
 		}
 		boolean broken = this.unjournaled.remove(sessionId) != null;
 		List<ByteBuffer> arguments = new ArrayList<>(5 + 3 * messages.size());
-		arguments.addAll(List.of(hash(sessionId), stream(sessionId), arg(me()), arg(ttlMillis()), arg(broken ? "1" : "0")));
+		arguments.addAll(List.of(hash(sessionId), stream(sessionId), arg(me()), arg(ttlMillis()), arg(broken ? "1" : "0"),
+				arg(Long.toString(handledCount))));
 		for (OutboundQueue.Journaled journaled : messages) {
 			OutboundMessage message = journaled.message();
 			arguments.add(arg(Long.toString(journaled.seq())));

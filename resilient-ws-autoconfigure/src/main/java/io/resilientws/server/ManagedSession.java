@@ -777,6 +777,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * being read for a moment if that filled a healthy session's send buffer ({@link InboundBackPressure}).
 	 */
 	void handleInbound(WebSocketMessage<?> message, InboundBackPressure.Handling handling) throws Exception {
+		if (this.resumeReceiver != null) {
+			this.resumeReceiver.handling(message);
+		}
 		try {
 			if (this.registry.backPressure().handle(this.reader, handling)) {
 				this.statistics.inboundPauses.increment();

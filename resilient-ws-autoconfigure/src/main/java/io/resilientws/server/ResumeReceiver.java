@@ -108,8 +108,16 @@ final class ResumeReceiver {
 			long count = this.resume.handled();
 			SessionJournal lane = this.journal.get();
 			if (lane != null) {
-				lane.handled(count, this.outbound.acceptedSeq());
+				lane.handledNow(count, this.outbound.acceptedSeq());
 			}
+		}
+	}
+
+	/** The handler is about to handle {@code message}. */
+	void handling(WebSocketMessage<?> message) {
+		SessionJournal lane = this.journal.get();
+		if (lane != null && (message instanceof TextMessage || message instanceof BinaryMessage)) {
+			lane.handling();
 		}
 	}
 

@@ -34,10 +34,11 @@ public interface ResumeStore {
 	}
 
 	/**
-	 * Journals data messages the session accepted, with their acceptance numbers (called in that order).
+	 * Journals data messages the session accepted, with their acceptance numbers (called in that order),
+	 * and in the same step the count of client messages handled, when {@code handledCount} is not negative.
 	 * @return completes when the store has them, exceptionally when they could not be stored
 	 */
-	default CompletableFuture<?> append(String sessionId, List<OutboundQueue.Journaled> messages) {
+	default CompletableFuture<?> append(String sessionId, List<OutboundQueue.Journaled> messages, long handledCount) {
 		return CompletableFuture.completedFuture(null);
 	}
 

@@ -20,6 +20,13 @@ import io.resilientws.send.SerialExecutor;
  * the drop of a message, the release in a drain) is issued only after those were. The store's commands
  * go out on one connection in issue order, so Redis applies them in that order too.
  * <p>
+ * What the session's own handler sends to the session while it handles a client message is held back
+ * until the handler returns, and then appended together with the new count of handled messages, in one
+ * command: if this instance dies, Redis has either both (the client's message is not asked for again,
+ * the answer is replayed) or neither (the answer was never written, the client sends its message again
+ * and the next instance answers it). A handler therefore must not wait, while handling, for the delivery
+ * of what it sends to its own session.
+ * <p>
  * Commands are issued one batch at a time on the pool, never under the lock and never on the store's
  * event loop: a command queued from the event loop itself would overtake those other threads queued a
  * moment before (Netty writes it at once, theirs wait in its task queue), and Redis would apply them out
@@ -47,6 +54,17 @@ final class SessionJournal implements OutboundQueue.Journal {
 
 	/** Appends not yet confirmed by the store, by acceptance number, until their message is written. */
 	private final Map<Long, CompletableFuture<Void>> unconfirmed = new ConcurrentHashMap<>();
+
+	/** Marks the thread that runs this session's handler, while it handles a client message. */
+	private static final ThreadLocal<SessionJournal> HANDLING = new ThreadLocal<>();
+
+	/** Accepted messages the handler sent while handling, held back until it returns. */
+	private final java.util.Set<Long> held = new java.util.HashSet<>();
+
+	/** A count of handled messages to store with the next append that covers its acceptance number. */
+	private long countForAppend;
+
+	private long countForAppendAfter;
 
 	/** Every message up to this acceptance number has been appended. */
 	private long issuedThrough;
@@ -84,8 +102,41 @@ final class SessionJournal implements OutboundQueue.Journal {
 		confirmation(seq);
 		synchronized (this.lock) {
 			this.appends.put(seq, message);
+			if (HANDLING.get() == this) {
+				this.held.add(seq);
+				return;
+			}
 		}
 		issue();
+	}
+
+	/** The current thread starts handling a client message of this session. */
+	void handling() {
+		HANDLING.set(this);
+	}
+
+	/**
+	 * The handler returned: it has handled {@code count} client messages, and everything it sent while
+	 * handling was accepted up to {@code seq}. What it sent goes now, with the count.
+	 */
+	void handledNow(long count, long seq) {
+		HANDLING.remove();
+		boolean carried;
+		synchronized (this.lock) {
+			// With what the handler sent, if it sent anything to its own session (else on its own).
+			carried = !this.held.isEmpty();
+			this.held.clear();
+			if (carried && count > this.countForAppend) {
+				this.countForAppend = count;
+				this.countForAppendAfter = Math.max(this.countForAppendAfter, seq);
+			}
+		}
+		if (carried) {
+			issue();
+		}
+		else {
+			handled(count, seq);
+		}
 	}
 
 	@Override
@@ -223,23 +274,35 @@ final class SessionJournal implements OutboundQueue.Journal {
 		collectAfterwards(ready);
 		List<OutboundQueue.Journaled> batch = new ArrayList<>();
 		OutboundMessage next;
-		while ((next = this.appends.remove(this.issuedThrough + 1)) != null) {
+		while (!this.held.contains(this.issuedThrough + 1)
+				&& (next = this.appends.remove(this.issuedThrough + 1)) != null) {
 			this.issuedThrough++;
 			batch.add(new OutboundQueue.Journaled(this.issuedThrough, next));
 			boolean due = !this.afterwards.isEmpty() && this.afterwards.firstKey() <= this.issuedThrough;
 			if (due || batch.size() == MAX_BATCH) {
-				ready.add(appendCommand(batch));
+				ready.add(appendCommand(batch, countCarried()));
 				batch = new ArrayList<>();
 				collectAfterwards(ready);
 			}
 		}
 		if (!batch.isEmpty()) {
-			ready.add(appendCommand(batch));
+			ready.add(appendCommand(batch, countCarried()));
 		}
 	}
 
-	private Runnable appendCommand(List<OutboundQueue.Journaled> batch) {
-		return () -> this.store.append(this.sessionId, batch).whenComplete((ignored, failure) -> {
+	// Called under the lock, for an append just collected: the count it carries, if it covers its messages.
+	private long countCarried() {
+		if (this.countForAppend == 0 || this.countForAppendAfter > this.issuedThrough) {
+			return -1;
+		}
+		long count = this.countForAppend;
+		this.countForAppend = 0;
+		this.countForAppendAfter = 0;
+		return count;
+	}
+
+	private Runnable appendCommand(List<OutboundQueue.Journaled> batch, long handledCount) {
+		return () -> this.store.append(this.sessionId, batch, handledCount).whenComplete((ignored, failure) -> {
 			// Confirmed either way: a message the store could not take is written anyway (the store marked
 			// the session as not resumable elsewhere), this instance can still resume it.
 			for (OutboundQueue.Journaled journaled : batch) {

@@ -70,11 +70,8 @@ class ClusterResumeTest {
 	@Test
 	void aRollingRestartUnderAStreamLosesNothingAndDeliversNothingTwice() {
 		startTwoInstances();
-		TestWebSocketServer first = this.first;
-		TestWebSocketServer second = this.second;
-		TcpProxy balancer = this.balancer;
-		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
-		String sessionId = onlySession(first).getId();
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		String sessionId = onlySession(this.first).getId();
 
 		List<String> toServer = IntStream.range(0, 3000).mapToObj((i) -> "c-" + i).toList();
 		TestWebSocketServer restarted = null;
@@ -82,26 +79,26 @@ class ClusterResumeTest {
 			client.send(toServer.get(i));
 			if (i == 1000) {
 				// The first instance restarts: its session goes to the second, where the balancer sends the client.
-				balancer.retarget(second.port());
-				drainAndResume(first, client, balancer);
-				assertThat(onlySession(second).getId()).as("the same session, on the second instance (answers %s)", client.answers)
+				this.balancer.retarget(this.second.port());
+				drainAndResume(this.first, client, this.balancer);
+				assertThat(onlySession(this.second).getId()).as("the same session, on the second instance (answers %s)", client.answers)
 					.isEqualTo(sessionId);
-				assertThat(onlySession(second).isTakenOver()).isTrue();
+				assertThat(onlySession(this.second).isTakenOver()).isTrue();
 				restarted = this.closer.add(instance(this.redis, "node-a"));
 				awaitView(restarted, 2);
 			}
 			if (i == 2000) {
 				// Then the second: the session comes back to the first one's successor.
-				balancer.retarget(restarted.port());
-				drainAndResume(second, client, balancer);
+				this.balancer.retarget(restarted.port());
+				drainAndResume(this.second, client, this.balancer);
 				assertThat(onlySession(restarted).getId()).isEqualTo(sessionId);
 			}
 		}
 		await().atMost(WAIT).until(() -> echoes(client).size() >= toServer.size());
 		assertThat(echoes(client)).as("the handlers' echoes at the client: each once, in order").isEqualTo(toServer);
 		List<String> handled = new ArrayList<>();
-		handled.addAll(first.received());
-		handled.addAll(second.received());
+		handled.addAll(this.first.received());
+		handled.addAll(this.second.received());
 		handled.addAll(restarted.received());
 		assertThat(handled).as("the client's messages at the three instances' handlers: each once, in order")
 			.isEqualTo(toServer);
@@ -113,9 +110,6 @@ class ClusterResumeTest {
 	@Test
 	void theJavaClientRidesARollingRestartWithEveryMessageOnceInOrderAndEveryDeliveryConfirmed() {
 		startTwoInstances();
-		TestWebSocketServer first = this.first;
-		TestWebSocketServer second = this.second;
-		TcpProxy balancer = this.balancer;
 		ResilientWsScheduler scheduler = ResilientWsScheduler.create();
 		this.closer.add((AutoCloseable) scheduler::destroy);
 		ConnectionRegistry clients = new ConnectionRegistry(scheduler.taskScheduler(), (bundle) -> {
@@ -126,7 +120,7 @@ class ClusterResumeTest {
 		List<String> echoes = new CopyOnWriteArrayList<>();
 		List<ResumeOutcome> resumes = new CopyOnWriteArrayList<>();
 		ManagedConnection connection = clients.register("resuming", ConnectionSettings.builder()
-			.url(url(balancer))
+			.url(url(this.balancer))
 			.resumeEnabled(true)
 			.reconnectInitialDelay(Duration.ofMillis(100))
 			.reconnectMaxDelay(Duration.ofMillis(500))
@@ -151,14 +145,14 @@ class ClusterResumeTest {
 		for (int i = 0; i < sent.size(); i++) {
 			sends.add(connection.send(sent.get(i)));
 			if (i == 500) {
-				balancer.retarget(second.port());
-				first.stop();
+				this.balancer.retarget(this.second.port());
+				this.first.stop();
 				restarted = this.closer.add(instance(this.redis, "node-a"));
 				awaitView(restarted, 2);
 			}
 			if (i == 1000) {
-				balancer.retarget(restarted.port());
-				second.stop();
+				this.balancer.retarget(restarted.port());
+				this.second.stop();
 			}
 		}
 		await().atMost(WAIT).until(() -> echoes.size() >= sent.size());
@@ -166,8 +160,8 @@ class ClusterResumeTest {
 		sends.forEach((send) -> assertThat(send.delivery()).as("acknowledged by some instance").succeedsWithin(WAIT));
 		assertThat(resumes).hasSize(2).allMatch(ResumeOutcome::recovered);
 		List<String> handled = new ArrayList<>();
-		handled.addAll(first.received());
-		handled.addAll(second.received());
+		handled.addAll(this.first.received());
+		handled.addAll(this.second.received());
 		handled.addAll(restarted.received());
 		assertThat(handled).isEqualTo(sent);
 	}
@@ -175,27 +169,24 @@ class ClusterResumeTest {
 	@Test
 	void aSessionHeldByALiveInstanceIsNotRefusedElsewhereTheClientIsAskedToTryAgain() {
 		startTwoInstances();
-		TestWebSocketServer first = this.first;
-		TestWebSocketServer second = this.second;
-		TcpProxy balancer = this.balancer;
-		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
-		ManagedSession session = onlySession(first);
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		ManagedSession session = onlySession(this.first);
 		session.send("before the cut");
 		await().atMost(WAIT).until(() -> client.received.contains("before the cut"));
 
 		// The link dies; the first instance keeps the session detached, with what is sent to it meanwhile.
-		balancer.cutAll();
+		this.balancer.cutAll();
 		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
 		session.send("while detached");
 		// The balancer sends the client to the second instance: the session is alive elsewhere, so it is
 		// neither taken (the first still holds what it buffered) nor refused as lost.
-		balancer.retarget(second.port());
-		assertThat(tryResume(client, url(balancer))).isFalse();
+		this.balancer.retarget(this.second.port());
+		assertThat(tryResume(client, url(this.balancer))).isFalse();
 		await().atMost(WAIT).until(() -> client.closeCodes.contains(1013));
-		assertThat(registry(second).sessions()).isEmpty();
+		assertThat(registry(this.second).sessions()).isEmpty();
 
-		balancer.retarget(first.port());
-		assertThat(client.resume(url(balancer)).recovered()).isTrue();
+		this.balancer.retarget(this.first.port());
+		assertThat(client.resume(url(this.balancer)).recovered()).isTrue();
 		await().atMost(WAIT).until(() -> client.received.contains("while detached"));
 		assertThat(client.received).containsExactly("before the cut", "while detached");
 	}
@@ -203,55 +194,49 @@ class ClusterResumeTest {
 	@Test
 	void aSessionDetachedWhenItsInstanceIsDrainedIsHandedOverWithWhatWaitedForItsClient() {
 		startTwoInstances();
-		TestWebSocketServer first = this.first;
-		TestWebSocketServer second = this.second;
-		TcpProxy balancer = this.balancer;
-		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(balancer)));
-		ManagedSession session = onlySession(first);
-		balancer.cutAll();
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		ManagedSession session = onlySession(this.first);
+		this.balancer.cutAll();
 		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
 		session.send("while detached");
 		SendResult sentDuringDrain = session.send("as the instance stops");
 
-		balancer.retarget(second.port());
-		first.stop();
+		this.balancer.retarget(this.second.port());
+		this.first.stop();
 		assertThat(sentDuringDrain.delivery()).as("the instance that takes the session over delivers it")
 			.failsWithin(WAIT);
-		assertThat(client.resume(url(balancer)).recovered()).isTrue();
+		assertThat(client.resume(url(this.balancer)).recovered()).isTrue();
 		await().atMost(WAIT).until(() -> client.received.size() >= 2);
 		assertThat(client.received).containsExactly("while detached", "as the instance stops");
-		assertThat(first.closeStatuses()).as("the first instance's handler heard its session leave").hasSize(1);
+		assertThat(this.first.closeStatuses()).as("the first instance's handler heard its session leave").hasSize(1);
 	}
 
 	@Test
 	void aTokenOfADrainedInstanceResumesOnlyItsOwnUserOnItsOwnEndpoint() {
 		startTwoInstances();
-		TestWebSocketServer first = this.first;
-		TestWebSocketServer second = this.second;
-		TcpProxy balancer = this.balancer;
-		ResumeProtocolClient alice = this.closer.add(ResumeProtocolClient.open(url(balancer) + "?user=alice"));
-		onlySession(first).send("for alice");
+		ResumeProtocolClient alice = this.closer.add(ResumeProtocolClient.open(url(this.balancer) + "?user=alice"));
+		onlySession(this.first).send("for alice");
 		await().atMost(WAIT).until(() -> alice.received.contains("for alice"));
-		balancer.retarget(second.port());
-		CompletableFuture<Void> stopping = CompletableFuture.runAsync(first::stop);
+		this.balancer.retarget(this.second.port());
+		CompletableFuture<Void> stopping = CompletableFuture.runAsync(this.first::stop);
 		await().atMost(WAIT).until(() -> !alice.closeCodes.isEmpty());
 		stopping.join();
 
 		// Whoever else presents alice's token on another instance gets a session of their own, not hers.
 		String token = alice.answers.get(0).token();
 		ResumeProtocolClient mallory = this.closer.add(ResumeProtocolClient.holding(token));
-		assertThat(mallory.resume(url(balancer) + "?user=mallory").reason()).isEqualTo(ResumeFrame.RefusalReason.PRINCIPAL);
+		assertThat(mallory.resume(url(this.balancer) + "?user=mallory").reason()).isEqualTo(ResumeFrame.RefusalReason.PRINCIPAL);
 		assertThat(mallory.received).isEmpty();
 
-		ResumeFrame.Session resumed = alice.resume(url(balancer) + "?user=alice");
+		ResumeFrame.Session resumed = alice.resume(url(this.balancer) + "?user=alice");
 		assertThat(resumed.recovered()).isTrue();
-		assertThat(registry(second).sessions()).filteredOn(ManagedSession::isTakenOver).hasSize(1);
+		assertThat(registry(this.second).sessions()).filteredOn(ManagedSession::isTakenOver).hasSize(1);
 		// Once alice has used the new token, the old one is a reuse: two holders of one token, so the
 		// session ends for both, as on one instance.
 		alice.send("c-after");
 		await().atMost(WAIT).until(() -> alice.received.contains("c-after"));
 		ResumeProtocolClient replay = this.closer.add(ResumeProtocolClient.holding(token));
-		assertThat(replay.resume(url(balancer) + "?user=alice").reason()).isEqualTo(ResumeFrame.RefusalReason.REUSED);
+		assertThat(replay.resume(url(this.balancer) + "?user=alice").reason()).isEqualTo(ResumeFrame.RefusalReason.REUSED);
 		await().atMost(WAIT).until(() -> alice.closeCodes.contains(1008));
 	}
 

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
@@ -205,7 +206,7 @@ public final class RedisResumeStore implements ResumeStore {
 	 * Sessions with a message written, or a count acknowledged, that Redis did not store: marked as not
 	 * resumable elsewhere as soon as Redis answers again (by the next append, or the next refresh).
 	 */
-	private final Map<String, Boolean> unjournaled = new ConcurrentHashMap<>();
+	private final Set<String> unjournaled = ConcurrentHashMap.newKeySet();
 
 	private volatile Duration ttl = Duration.ofMinutes(5);
 
@@ -283,7 +284,7 @@ public final class RedisResumeStore implements ResumeStore {
 			notStored(sessionId, null);
 			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
 		}
-		boolean broken = this.unjournaled.remove(sessionId) != null;
+		boolean broken = this.unjournaled.remove(sessionId);
 		List<ByteBuffer> arguments = new ArrayList<>(5 + 3 * messages.size());
 		arguments.addAll(List.of(hash(sessionId), stream(sessionId), arg(me()), arg(ttlMillis()), arg(broken ? "1" : "0"),
 				arg(Long.toString(handledCount))));
@@ -307,7 +308,7 @@ public final class RedisResumeStore implements ResumeStore {
 
 	// Logged once per session (until Redis has the mark): its state in Redis misses something now.
 	private void notStored(String sessionId, @Nullable Throwable failure) {
-		if (this.unjournaled.put(sessionId, true) == null && this.held.containsKey(sessionId)) {
+		if (this.unjournaled.add(sessionId) && this.held.containsKey(sessionId)) {
 			logger.info("Session " + sessionId + " can no longer be resumed on another instance: Redis did not store "
 					+ "its state" + ((failure != null) ? " (" + RedisFanout.describe(failure) + ")" : " (unreachable)"));
 		}
@@ -373,7 +374,7 @@ public final class RedisResumeStore implements ResumeStore {
 		for (String script : SHAS.keySet()) {
 			connection.scriptingCommands().scriptLoad(RedisKeys.bytes(script)).block(this.fanout.requestTimeout());
 		}
-		this.unjournaled.keySet().forEach((sessionId) -> eval(connection, BROKEN, 1, hash(sessionId), arg(me()))
+		this.unjournaled.forEach((sessionId) -> eval(connection, BROKEN, 1, hash(sessionId), arg(me()))
 			.thenRun(() -> this.unjournaled.remove(sessionId)));
 		if (Duration.between(this.lastRefresh, now).compareTo(this.ttl.dividedBy(4)) < 0) {
 			return;

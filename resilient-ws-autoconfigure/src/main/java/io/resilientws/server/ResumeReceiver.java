@@ -98,18 +98,15 @@ final class ResumeReceiver {
 	}
 
 	/**
-	 * The handler is done with {@code message} (what {@link #received} returned for it). In cluster mode
-	 * the new count is stored right after what the handler sent: if this instance dies, the one that
+	 * The handler is done with {@code message} (what {@link #received} returned for it). Only cluster
+	 * mode counts it (nothing else reads the count): the new count is stored right after what the handler sent: if this instance dies, the one that
 	 * takes the session over asks the client again for at most the messages handled within the last
 	 * round trip to the store.
 	 */
 	void handled(WebSocketMessage<?> message) {
-		if (message instanceof TextMessage || message instanceof BinaryMessage) {
-			long count = this.resume.handled();
-			SessionJournal lane = this.journal.get();
-			if (lane != null) {
-				lane.handledNow(count, this.outbound.acceptedSeq());
-			}
+		SessionJournal lane = this.journal.get();
+		if (lane != null && (message instanceof TextMessage || message instanceof BinaryMessage)) {
+			lane.handledNow(this.resume.handled(), this.outbound.acceptedSeq());
 		}
 	}
 

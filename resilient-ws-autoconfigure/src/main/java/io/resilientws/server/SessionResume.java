@@ -71,7 +71,7 @@ final class SessionResume {
 	/** When the detached session ends; null while attached. */
 	private @Nullable Instant expiresAt;
 
-	/** How many data messages the handler has finished with (counted in cluster mode's acknowledgements). */
+	/** How many data messages the handler has finished with; counted in cluster mode only (for the store). */
 	private long handled;
 
 	/** Whether a timer for the acknowledgement delay is pending. */

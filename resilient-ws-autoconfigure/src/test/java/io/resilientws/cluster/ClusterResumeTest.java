@@ -205,7 +205,8 @@ class ClusterResumeTest {
 		this.first.stop();
 		assertThat(sentDuringDrain.delivery()).as("the instance that takes the session over delivers it")
 			.failsWithin(WAIT);
-		assertThat(client.resume(url(this.balancer)).recovered()).isTrue();
+		ResumeFrame.Session answer = client.resume(url(this.balancer));
+		assertThat(answer.recovered()).as("the answer %s", answer).isTrue();
 		await().atMost(WAIT).until(() -> client.received.size() >= 2);
 		assertThat(client.received).containsExactly("while detached", "as the instance stops");
 		assertThat(this.first.closeStatuses()).as("the first instance's handler heard its session leave").hasSize(1);

@@ -71,7 +71,8 @@ public final class EchoScenario {
 	record Point(int size, int connections) {
 	}
 
-	record Sample(double messagesPerSecond, double p50, double p99) {
+	/** @param serverMicrosPerMessage the server process's CPU time over the measured window per round trip */
+	record Sample(double messagesPerSecond, double p50, double p99, double serverMicrosPerMessage) {
 	}
 
 	static final Config BASELINE = new Config(Kind.PLAIN, ClientKind.JDK);
@@ -122,7 +123,8 @@ public final class EchoScenario {
 	 */
 	public void replot(java.nio.file.Path log, String loadBefore) throws java.io.IOException {
 		java.util.regex.Pattern line = java.util.regex.Pattern.compile(
-				"^\\s+(.+?)\\s+(\\d+) B x\\s+(\\d+):\\s+(\\d+) msg/s\\s+p50\\s+([\\d.]+) ms\\s+p99\\s+([\\d.]+) ms");
+				"^\\s+(.+?)\\s+(\\d+) B x\\s+(\\d+):\\s+(\\d+) msg/s\\s+p50\\s+([\\d.]+) ms\\s+p99\\s+([\\d.]+) ms"
+						+ "(?:\\s+server\\s+([\\d.]+) µs/msg)?");
 		for (String text : java.nio.file.Files.readAllLines(log)) {
 			java.util.regex.Matcher m = line.matcher(text);
 			if (!m.find()) {
@@ -136,7 +138,8 @@ public final class EchoScenario {
 							.computeIfAbsent(new Point(Integer.parseInt(m.group(2)), Integer.parseInt(m.group(3))),
 									(k) -> new ArrayList<>())
 							.add(new Sample(Double.parseDouble(m.group(4)), Double.parseDouble(m.group(5)),
-									Double.parseDouble(m.group(6))));
+									Double.parseDouble(m.group(6)),
+									(m.group(7) != null) ? Double.parseDouble(m.group(7)) : Double.NaN));
 					}
 				}
 			}
@@ -164,9 +167,9 @@ public final class EchoScenario {
 								this.samples.computeIfAbsent(new Config(kind, client), (k) -> new LinkedHashMap<>())
 									.computeIfAbsent(new Point(size, conns), (k) -> new ArrayList<>())
 									.add(sample);
-								System.out.println(fmt("  %-45s %6d B x %3d: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms",
+								System.out.println(fmt("  %-45s %6d B x %3d: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  server %6.2f µs/msg",
 										new Config(kind, client).label(), size, conns, sample.messagesPerSecond,
-										sample.p50, sample.p99));
+										sample.p50, sample.p99, sample.serverMicrosPerMessage));
 							}
 						}
 					}
@@ -198,18 +201,25 @@ public final class EchoScenario {
 			sleep(warmupOnly ? Duration.ZERO : this.warmup);
 			latency.reset();
 			count.reset();
+			double cpuBefore = serverCpuNanos(server);
 			long start = System.nanoTime();
 			sleep(duration);
 			long messages = count.sum();
 			long elapsed = System.nanoTime() - start;
+			double cpuMicros = (serverCpuNanos(server) - cpuBefore) / 1000;
 			Sample sample = new Sample(messages * 1e9 / elapsed, latency.percentileMillis(50),
-					latency.percentileMillis(99));
+					latency.percentileMillis(99), (messages > 0) ? cpuMicros / messages : Double.NaN);
 			loop.running = false;
 			return sample;
 		}
 		catch (Exception ex) {
 			throw new IllegalStateException(ex);
 		}
+	}
+
+	// Throughput moves with whatever else the two cores do; the server's CPU per round trip much less.
+	private static double serverCpuNanos(ServerProcess server) {
+		return ((Number) server.stats(false).get("cpuNanos")).doubleValue();
 	}
 
 	/** What every client does with an echo: record its round trip, send the next. */
@@ -351,6 +361,7 @@ public final class EchoScenario {
 				double baseRate = Results.median(base.stream().map(Sample::messagesPerSecond).toList());
 				double baseP50 = Results.median(base.stream().map(Sample::p50).toList());
 				double baseP99 = Results.median(base.stream().map(Sample::p99).toList());
+				double baseCpu = Results.median(base.stream().map(Sample::serverMicrosPerMessage).toList());
 				this.samples.forEach((config, byPoint) -> {
 					List<Sample> list = byPoint.getOrDefault(point, List.of());
 					if (list.isEmpty()) {
@@ -359,13 +370,16 @@ public final class EchoScenario {
 					List<Double> rates = list.stream().map(Sample::messagesPerSecond).toList();
 					List<Double> p50 = list.stream().map(Sample::p50).toList();
 					List<Double> p99 = list.stream().map(Sample::p99).toList();
+					List<Double> cpu = list.stream().map(Sample::serverMicrosPerMessage).toList();
 					rows.add(List.of(config.label(), Results.spread(rates, "%.0f"),
 							fmt("%.3f", Results.median(rates) / baseRate), Results.spread(p50, "%.3f"),
 							fmt("%.2f", Results.median(p50) / baseP50), Results.spread(p99, "%.3f"),
-							fmt("%.2f", Results.median(p99) / baseP99)));
+							fmt("%.2f", Results.median(p99) / baseP99), Results.spread(cpu, "%.2f"),
+							fmt("%.2f", Results.median(cpu) / baseCpu)));
 				});
 				results.line(fmt("### %s B, %d connection%s", size, conns, (conns == 1) ? "" : "s"));
-				results.table(List.of("client → server", "messages/s", "ratio", "p50 ms", "ratio", "p99 ms", "ratio"),
+				results.table(List.of("client → server", "messages/s", "ratio", "p50 ms", "ratio", "p99 ms", "ratio",
+						"server CPU µs/msg", "ratio"),
 						rows);
 			}
 		}

@@ -82,6 +82,13 @@ final class ChannelSubscriptions {
 		}
 	}
 
+	/** Completes once the subscriptions asked for so far have been sent, and answered or failed. */
+	CompletableFuture<Void> synced() {
+		CompletableFuture<Void> synced = new CompletableFuture<>();
+		this.commands.execute(() -> synced.complete(null));
+		return synced;
+	}
+
 	/** Whether this node wants the channel (so a publish to it reaches this node too). */
 	synchronized boolean wants(String channel) {
 		return this.wanted.containsKey(channel);

@@ -24,6 +24,10 @@ import io.resilientws.server.SessionSelector;
  * int     payload length, then the payload
  * </pre>
  * About 20 bytes plus the node id and the selector's strings around the payload.
+ * <p>
+ * With resume on, the publication log's script publishes version 2: {@code byte 2}, one byte of length
+ * and the log id (ASCII), then version 1's bytes after its version byte. The id reaches the message
+ * ({@link OutboundMessage#publication()}).
  *
  * @param origin the publishing node's id
  * @param publishedMicros when it was published
@@ -33,6 +37,9 @@ import io.resilientws.server.SessionSelector;
 record Envelope(String origin, long publishedMicros, SessionSelector selector, OutboundMessage message) {
 
 	static final byte VERSION = 1;
+
+	/** Version 1 with the publication log's id in front (written by {@link PublicationLog}'s script only). */
+	static final byte LOGGED = 2;
 
 	private static final int MAX_SELECTOR_DEPTH = 8;
 
@@ -64,7 +71,11 @@ record Envelope(String origin, long publishedMicros, SessionSelector selector, O
 		try {
 			DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(data));
 			byte version = in.readByte();
-			if (version != VERSION) {
+			String publication = null;
+			if (version == LOGGED) {
+				publication = new String(in.readNBytes(in.readUnsignedByte()), StandardCharsets.US_ASCII);
+			}
+			else if (version != VERSION) {
 				throw new IllegalArgumentException("Unknown envelope version " + version);
 			}
 			boolean text = in.readByte() == 0;
@@ -78,7 +89,8 @@ record Envelope(String origin, long publishedMicros, SessionSelector selector, O
 			byte[] payload = in.readNBytes(length);
 			OutboundMessage message = text ? OutboundMessage.unobservedText(new String(payload, StandardCharsets.UTF_8))
 					: OutboundMessage.unobservedBinary(ByteBuffer.wrap(payload));
-			return new Envelope(origin, published, selector, message);
+			return new Envelope(origin, published, selector,
+					(publication != null) ? message.published(publication) : message);
 		}
 		catch (IOException ex) {
 			throw new IllegalArgumentException("Truncated envelope", ex);

@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 import io.resilientws.send.OutboundMessage;
@@ -77,6 +78,10 @@ public final class RedisFanout implements Fanout {
 
 	private final RedisResumeStore resumeStore;
 
+	private final PublicationLog log;
+
+	private final SessionCatchUp catchUp;
+
 	private volatile @Nullable Receiver receiver;
 
 	/** The connection publishes go out on; null until a heartbeat got one. */
@@ -85,6 +90,9 @@ public final class RedisFanout implements Fanout {
 	private volatile ClusterView.Status status = ClusterView.Status.LOCAL_ONLY;
 
 	private volatile boolean beating;
+
+	/** Whether the last heartbeat reached Redis and put this node into the view (so that leaving takes it out). */
+	private volatile boolean registered;
 
 	private volatile @Nullable ScheduledFuture<?> nextBeat;
 
@@ -105,7 +113,10 @@ public final class RedisFanout implements Fanout {
 		this.keys = new RedisKeys(settings.keyPrefix());
 		this.membership = new NodeMembership(settings, this.keys, this.clock);
 		this.subscriptions = new ChannelSubscriptions(factory, settings.requestTimeout(), pool, this::received);
-		this.resumeStore = new RedisResumeStore(this, settings.keyPrefix());
+		this.log = new PublicationLog(settings.keyPrefix());
+		this.resumeStore = new RedisResumeStore(this, settings.keyPrefix(), this.log);
+		this.catchUp = new SessionCatchUp(this.keys, settings.nodeId(), settings.requestTimeout(), this.subscriptions,
+				this.log, this.resumeStore);
 	}
 
 	/** What this fan-out counted (the cluster meters read it). */
@@ -151,7 +162,9 @@ public final class RedisFanout implements Fanout {
 	public void leave() {
 		stopBeating();
 		ReactiveRedisConnection connection = this.redis;
-		if (connection != null && this.status == ClusterView.Status.UP) {
+		// Whenever the last heartbeat registered this node, also one that found its subscriptions not yet
+		// live (an instance stopped right after it started): the others must not wait a node timeout for it.
+		if (connection != null && this.registered) {
 			try {
 				this.membership.leave(connection);
 				logger.info("Cluster node " + this.settings.nodeId() + " left the cluster view");
@@ -198,6 +211,7 @@ public final class RedisFanout implements Fanout {
 		try {
 			ReactiveRedisConnection connection = this.factory.getReactiveConnection();
 			this.membership.beat(connection, started.counts());
+			this.registered = true;
 			live = probe(connection) || renewAndProbe(connection);
 			ReactiveRedisConnection previous = this.redis;
 			this.redis = connection;
@@ -214,6 +228,7 @@ public final class RedisFanout implements Fanout {
 		}
 		catch (RuntimeException ex) {
 			live = false;
+			this.registered = false;
 			logFailure("Redis did not answer", ex);
 			this.subscriptions.renew();
 		}
@@ -276,21 +291,24 @@ public final class RedisFanout implements Fanout {
 		CompletableFuture<ClusterPublication> outcome = new CompletableFuture<>();
 		// toFuture() subscribes here, on the caller's thread: the command is queued on the shared
 		// connection now, in call order. The outcome is completed on the pool, not on Lettuce's event loop.
-		connection.pubSubCommands()
-			.publish(RedisKeys.bytes(channel), ByteBuffer.wrap(envelope))
-			.timeout(this.settings.requestTimeout())
-			.toFuture()
-			.whenCompleteAsync((listeners, failure) -> {
-				if (failure != null) {
-					notPublished(selector, "no answer from Redis within the request timeout", failure)
-						.thenAccept(outcome::complete);
-				}
-				else {
-					this.statistics.published(selector);
-					long others = listeners - (selfListens ? 1 : 0);
-					outcome.complete(ClusterPublication.published((int) Math.max(0, others)));
-				}
-			}, this.pool);
+		CompletableFuture<Long> sent = this.log.kept()
+				? this.log.publish(this.resumeStore, connection, channel, envelope, this.settings.nodeId(), selector,
+						this.resumeStore.ttl().toMillis())
+				: connection.pubSubCommands()
+					.publish(RedisKeys.bytes(channel), ByteBuffer.wrap(envelope))
+					.timeout(this.settings.requestTimeout())
+					.toFuture();
+		sent.whenCompleteAsync((listeners, failure) -> {
+			if (failure != null) {
+				notPublished(selector, "no answer from Redis within the request timeout", failure)
+					.thenAccept(outcome::complete);
+			}
+			else {
+				this.statistics.published(selector);
+				long others = listeners - (selfListens ? 1 : 0);
+				outcome.complete(ClusterPublication.published((int) Math.max(0, others)));
+			}
+		}, this.pool);
 		return outcome;
 	}
 
@@ -305,7 +323,11 @@ public final class RedisFanout implements Fanout {
 
 	private void received(String channel, ByteBuffer data) {
 		Receiver started = this.receiver;
-		if (started == null || channel.equals(this.keys.probeChannel(this.settings.nodeId()))) {
+		if (started == null) {
+			return;
+		}
+		if (channel.equals(this.keys.probeChannel(this.settings.nodeId()))) {
+			this.catchUp.markerSeen(RedisKeys.string(data.duplicate()));
 			return;
 		}
 		Envelope envelope;
@@ -336,6 +358,19 @@ public final class RedisFanout implements Fanout {
 	public void opened(ManagedSession session) {
 		this.subscriptions.acquire(this.keys.sessionChannel(session.getId()));
 		session.principalName().ifPresent((name) -> this.subscriptions.acquire(this.keys.userChannel(name)));
+	}
+
+	@Override
+	public <T> T publishing(Supplier<T> publishAndDeliver) {
+		return this.log.kept() ? this.log.publishing(publishAndDeliver) : publishAndDeliver.get();
+	}
+
+	@Override
+	public boolean adopt(ManagedSession session, Runnable register) {
+		if (!this.log.kept()) {
+			return Fanout.super.adopt(session, register);
+		}
+		return this.catchUp.adopt(session, register);
 	}
 
 	@Override

@@ -51,23 +51,27 @@ public final class RedisResumeStore implements ResumeStore {
 	/** How long a takeover waits for a session being handed over, or held by a node that just died. */
 	private static final Duration HELD_POLL = Duration.ofMillis(50);
 
-	// KEYS: hash, token key. ARGV: me, endpoint, principal, token hash, session id, ttl ms.
+	// KEYS: hash, token key, publication log. ARGV: me, endpoint, principal, token hash, session id, ttl ms.
+	// The watermark starts at the log's newest entry: what was published before is not the session's.
 	private static final String START = """
 			redis.call('DEL', KEYS[1])
+			local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
 			redis.call('HSET', KEYS[1], 'h', ARGV[1], 'ep', ARGV[2], 'pr', ARGV[3], 'tk', ARGV[4], 'tu', '',
-			  'c', 0, 's', 0, 'a', 0, 'dr', 0, 'b', 0)
+			  'c', 0, 's', 0, 'a', 0, 'dr', 0, 'b', 0, 'w', top[1] and top[1][1] or '0-0', 'po', '', 'pp', '')
 			redis.call('PEXPIRE', KEYS[1], ARGV[6])
 			redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
 			return 1""";
 
-	// KEYS: hash, stream. ARGV: me, ttl ms, broken, handled count (-1: none), then seq, kind, payload of
-	// each message.
+	// KEYS: hash, stream. ARGV: me, ttl ms, broken, handled count (-1: none), the newest publication log id
+	// among the messages ('' for none; the batch holds them in log order), then seq, kind, payload of each
+	// message.
 	private static final String APPEND = """
 			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
 			if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'c')) then
 			  redis.call('HSET', KEYS[1], 'c', ARGV[4])
 			end
-			for i = 5, #ARGV, 3 do
+			if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'w', ARGV[5]) end
+			for i = 6, #ARGV, 3 do
 			  redis.call('XADD', KEYS[2], '0-' .. ARGV[i], 'k', ARGV[i + 1], 'p', ARGV[i + 2])
 			end
 			redis.call('HSET', KEYS[1], 's', ARGV[#ARGV - 2])
@@ -124,7 +128,7 @@ public final class RedisResumeStore implements ResumeStore {
 			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
 			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
 			end
-			redis.call('HSET', KEYS[1], 'h', '', 'dr', 0)
+			redis.call('HSET', KEYS[1], 'h', '', 'dr', 0, 'pp', ARGV[1])
 			return 1""";
 
 	// KEYS: hash, stream. ARGV: me.
@@ -133,18 +137,22 @@ public final class RedisResumeStore implements ResumeStore {
 			redis.call('DEL', KEYS[1], KEYS[2])
 			return 1""";
 
-	// KEYS: hash, stream, new token key.
+	// KEYS: hash, stream, new token key, the publication log's trimmed mark.
 	// ARGV: presented token hash, me, endpoint, principal, received, new token hash, session id, ttl ms,
 	// hand-over grace ms, then the live node ids.
 	// Returns a flat array: status, and when taken the client count and the last acceptance number, then
-	// acceptance number, kind and payload of each message the client lacks.
-	private static final String TAKE_OVER = """
+	// acceptance number, kind and payload of each message the client lacks. Keeps, for the read of the
+	// publication log that follows, which instance held the session before ('xp') and up to which log id
+	// that instance's own publications reached it ('xo', empty: all of them did, or died with it).
+	private static final String TAKE_OVER = PublicationLog.NEWER + """
 			if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
-			local f = redis.call('HMGET', KEYS[1], 'ep', 'pr', 'tk', 'tu', 'h', 'dr', 'c', 's', 'a', 'b')
+			local f = redis.call('HMGET', KEYS[1], 'ep', 'pr', 'tk', 'tu', 'h', 'dr', 'c', 's', 'a', 'b', 'w', 'po', 'pp')
 			if ARGV[1] ~= f[3] and ARGV[1] ~= f[4] then return {'reused'} end
 			if f[1] ~= ARGV[3] then return {'endpoint'} end
 			if f[2] ~= ARGV[4] then return {'principal'} end
 			if f[10] == '1' then return {'overflow'} end
+			local trimmed = redis.call('GET', KEYS[4])
+			if trimmed and f[11] and newer(trimmed, f[11]) then return {'overflow'} end
 			local holder = f[5]
 			if holder ~= '' and holder ~= ARGV[2] then
 			  for i = 10, #ARGV do
@@ -162,7 +170,9 @@ public final class RedisResumeStore implements ResumeStore {
 			local entries = redis.call('XRANGE', KEYS[2], '-', '+')
 			local has = received - acknowledged
 			if has > #entries then return {'overflow'} end
-			redis.call('HSET', KEYS[1], 'h', ARGV[2], 'dr', 0, 'tk', ARGV[6], 'tu', ARGV[1], 'a', received)
+			local previous = (holder ~= '' and holder) or f[13] or ''
+			redis.call('HSET', KEYS[1], 'h', ARGV[2], 'dr', 0, 'tk', ARGV[6], 'tu', ARGV[1], 'a', received,
+			  'xp', previous, 'xo', f[12] or '', 'po', '')
 			if has > 0 then
 			  local last = entries[has][1]
 			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(string.sub(last, 3)) + 1))
@@ -191,13 +201,15 @@ public final class RedisResumeStore implements ResumeStore {
 			return 1""";
 
 	/** Every script this store runs by its SHA-1 (the takeover's runs as it is: it is rare). */
-	private static final Map<String, String> SHAS = Stream.of(START, APPEND, DROPPED, RECEIVED, ACKNOWLEDGED, TOKENS,
-			BROKEN, HANDING_OVER, RELEASE, END, REFRESH)
+	private static final Map<String, String> SHAS = Stream.concat(Stream.of(START, APPEND, DROPPED, RECEIVED,
+			ACKNOWLEDGED, TOKENS, BROKEN, HANDING_OVER, RELEASE, END, REFRESH), PublicationLog.scripts().stream())
 		.collect(Collectors.toUnmodifiableMap((script) -> script, RedisResumeStore::sha1));
 
 	private final RedisFanout fanout;
 
 	private final String prefix;
+
+	private final PublicationLog log;
 
 	/** The sessions this instance holds, with the hash of their current token (for refreshing keys). */
 	private final Map<String, String> held = new ConcurrentHashMap<>();
@@ -212,9 +224,10 @@ public final class RedisResumeStore implements ResumeStore {
 
 	private volatile Instant lastRefresh = Instant.MIN;
 
-	RedisResumeStore(RedisFanout fanout, String prefix) {
+	RedisResumeStore(RedisFanout fanout, String prefix, PublicationLog log) {
 		this.fanout = fanout;
 		this.prefix = prefix;
+		this.log = log;
 	}
 
 	@Override
@@ -227,6 +240,11 @@ public final class RedisResumeStore implements ResumeStore {
 		// The holder refreshes the keys every half window (see refresh): a session's state outlives its
 		// holder by a window at least, so a client that comes back within it finds it.
 		this.ttl = window.multipliedBy(2).plus(this.fanout.nodeTimeout());
+		this.log.keep();
+	}
+
+	Duration ttl() {
+		return this.ttl;
 	}
 
 	private String me() {
@@ -273,8 +291,16 @@ public final class RedisResumeStore implements ResumeStore {
 	public void started(String sessionId, String endpoint, @Nullable String principal, String token) {
 		String tokenHash = tokenHash(token);
 		this.held.put(sessionId, tokenHash);
-		fireAndForget(START, 2, hash(sessionId), tokenKey(tokenHash), arg(me()), arg(endpoint),
-				arg((principal != null) ? principal : ""), arg(tokenHash), arg(sessionId), arg(ttlMillis()));
+		run(START, 3, hash(sessionId), tokenKey(tokenHash), this.log.key(), arg(me()), arg(endpoint),
+				arg((principal != null) ? principal : ""), arg(tokenHash), arg(sessionId), arg(ttlMillis()))
+			.whenComplete((ignored, failure) -> {
+				if (failure != null) {
+					// Started while Redis did not answer (this instance serving its own sessions only): the
+					// session resumes here, never elsewhere. Said once; nothing of it is kept in Redis.
+					notStored(sessionId, failure);
+					this.held.remove(sessionId);
+				}
+			});
 	}
 
 	@Override
@@ -285,9 +311,17 @@ public final class RedisResumeStore implements ResumeStore {
 			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
 		}
 		boolean broken = this.unjournaled.remove(sessionId);
-		List<ByteBuffer> arguments = new ArrayList<>(5 + 3 * messages.size());
+		List<ByteBuffer> arguments = new ArrayList<>(7 + 3 * messages.size());
+		String newestPublication = "";
+		for (OutboundQueue.Journaled journaled : messages) {
+			String publication = journaled.message().publication();
+			if (publication != null) {
+				newestPublication = newestPublication.isEmpty() ? publication
+						: PublicationLog.newest(newestPublication, publication);
+			}
+		}
 		arguments.addAll(List.of(hash(sessionId), stream(sessionId), arg(me()), arg(ttlMillis()), arg(broken ? "1" : "0"),
-				arg(Long.toString(handledCount))));
+				arg(Long.toString(handledCount)), arg(newestPublication)));
 		for (OutboundQueue.Journaled journaled : messages) {
 			OutboundMessage message = journaled.message();
 			arguments.add(arg(Long.toString(journaled.seq())));
@@ -351,6 +385,16 @@ public final class RedisResumeStore implements ResumeStore {
 	@Override
 	public CompletableFuture<?> handingOver(String sessionId) {
 		return run(HANDING_OVER, 1, hash(sessionId), arg(me()));
+	}
+
+	@Override
+	public void stopTaking(String sessionId, Runnable stop) {
+		if (!this.log.kept()) {
+			stop.run();
+			return;
+		}
+		this.log.stopTaking(stop, () -> fireAndForget(PublicationLog.STOPPED_TAKING, 2, hash(sessionId), this.log.key(),
+				arg(me())));
 	}
 
 	@Override
@@ -429,14 +473,14 @@ public final class RedisResumeStore implements ResumeStore {
 		}
 		String sessionId = RedisKeys.string(sessionIdBytes);
 		List<ByteBuffer> arguments = new ArrayList<>(List.of(hash(sessionId), stream(sessionId), tokenKey(created),
-				arg(presented), arg(me()), arg(endpoint), arg((principal != null) ? principal : ""),
+				this.log.trimmedKey(), arg(presented), arg(me()), arg(endpoint), arg((principal != null) ? principal : ""),
 				arg(Long.toString(received)), arg(created), arg(sessionId), arg(ttlMillis()),
 				arg(Long.toString(this.fanout.nodeTimeout().toMillis()))));
 		this.fanout.view().nodes().stream()
 			.filter((node) -> !node.self())
 			.forEach((node) -> arguments.add(arg(node.nodeId())));
 		List<Object> result = connection.scriptingCommands()
-			.eval(RedisKeys.bytes(TAKE_OVER), ReturnType.MULTI, 3, arguments.toArray(ByteBuffer[]::new))
+			.eval(RedisKeys.bytes(TAKE_OVER), ReturnType.MULTI, 4, arguments.toArray(ByteBuffer[]::new))
 			.collectList()
 			.block(this.fanout.requestTimeout());
 		List<Object> flat = flatten(result);
@@ -481,6 +525,35 @@ public final class RedisResumeStore implements ResumeStore {
 			return (List<Object>) only;
 		}
 		return result;
+	}
+
+	// ---- the publication log ----
+
+	/**
+	 * Queues, on the caller's thread, the read of the publication log for a session this instance took
+	 * over ({@link PublicationLog#READ}); the script publishes {@code marker} on this node's probe
+	 * channel once it has read.
+	 */
+	CompletableFuture<List<Object>> readLog(String sessionId, String endpoint, @Nullable String principal,
+			String probeChannel, String marker) {
+		ReactiveRedisConnection connection = this.fanout.liveConnection();
+		if (connection == null) {
+			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
+		}
+		return connection.scriptingCommands()
+			.evalSha(SHAS.get(PublicationLog.READ), ReturnType.MULTI, 3, hash(sessionId), this.log.key(),
+					this.log.trimmedKey(), arg(endpoint), arg((principal != null) ? principal : ""), arg(sessionId),
+					arg(probeChannel), arg(marker))
+			.collectList()
+			.timeout(this.fanout.requestTimeout())
+			.toFuture()
+			.thenApply(RedisResumeStore::flatten);
+	}
+
+	/** Runs one of the loaded scripts that answers with a number; queued on the caller's thread. */
+	CompletableFuture<Long> evalLong(ReactiveRedisConnection connection, String script, int keys,
+			ByteBuffer... keysAndArguments) {
+		return eval(connection, script, keys, keysAndArguments).thenApply((value) -> ((Number) value).longValue());
 	}
 
 	// ---- helpers ----

@@ -28,6 +28,12 @@ public final class OutboundMessage {
 	private final boolean control;
 
 	/**
+	 * Cluster mode with resume: the id the cluster's publication log gave this message when another
+	 * instance published it (a session's journal remembers the newest it has); null otherwise.
+	 */
+	private final @Nullable String publication;
+
+	/**
 	 * In resume mode, the offset the queue gave this data message when it was first written; 0 before
 	 * (docs/RESUME-PROTOCOL.md §3). Guarded by the queue's lock.
 	 */
@@ -43,16 +49,17 @@ public final class OutboundMessage {
 	@Nullable DeliveryFuture delivery;
 
 	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size, boolean observed) {
-		this(text, binary, size, observed, false);
+		this(text, binary, size, observed, false, null);
 	}
 
 	private OutboundMessage(@Nullable String text, @Nullable ByteBuffer binary, long size, boolean observed,
-			boolean control) {
+			boolean control, @Nullable String publication) {
 		this.text = text;
 		this.binary = binary;
 		this.size = size;
 		this.observed = observed;
 		this.control = control;
+		this.publication = publication;
 	}
 
 	/**
@@ -61,7 +68,7 @@ public final class OutboundMessage {
 	 * {@link OutboundQueue#offerControl}.
 	 */
 	public static OutboundMessage control(String text) {
-		return new OutboundMessage(text, null, text.length(), false, true);
+		return new OutboundMessage(text, null, text.length(), false, true, null);
 	}
 
 	public static OutboundMessage text(String text) {
@@ -109,7 +116,17 @@ public final class OutboundMessage {
 	 * broadcast reaches, since a queue owns the message objects it holds.
 	 */
 	public OutboundMessage unobservedCopy() {
-		return new OutboundMessage(this.text, this.binary, this.size, false);
+		return new OutboundMessage(this.text, this.binary, this.size, false, false, this.publication);
+	}
+
+	/** An unobserved copy that carries the id the cluster's publication log gave it. */
+	public OutboundMessage published(String publicationId) {
+		return new OutboundMessage(this.text, this.binary, this.size, false, false, publicationId);
+	}
+
+	/** The publication log's id of a message another instance published; null for any other. */
+	public @Nullable String publication() {
+		return this.publication;
 	}
 
 	/** Whether a sender watches this message's delivery (false for an unobserved message). */

@@ -42,6 +42,28 @@ public interface Fanout {
 	/** A session opened on this instance (so messages for its id or user find this instance). */
 	void opened(ManagedSession session);
 
+	/**
+	 * Publishes and delivers the local copies ({@code publishAndDeliver}) in order with a takeover
+	 * ({@link #adopt}), so that a session taken over gets each of this instance's publications once.
+	 */
+	default <T> T publishing(java.util.function.Supplier<T> publishAndDeliver) {
+		return publishAndDeliver.get();
+	}
+
+	/**
+	 * A session taken over from another instance opens here: {@code register} makes the registry's
+	 * deliveries find it, and the session gets, ahead of the live stream, what was published for it
+	 * while no instance held it. Waits for Redis at most three times its request timeout (on a handshake
+	 * thread). Takes the place of {@link #opened} for such a session.
+	 * @return false when that cannot be had whole (the caller unregisters the session and refuses the
+	 * resume: never a replay of part of the gap)
+	 */
+	default boolean adopt(ManagedSession session, Runnable register) {
+		register.run();
+		opened(session);
+		return true;
+	}
+
 	/** A session of this instance closed. */
 	void closed(ManagedSession session);
 

@@ -4,12 +4,14 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
 
 import io.resilientws.heartbeat.Heartbeat;
 import io.resilientws.resume.ResumeFrame;
@@ -154,6 +156,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	private static final String ATTRIBUTE = ManagedSession.class.getName();
 
 	private final EndpointStatistics statistics;
+
+	/** Cluster publications held back while a session taken over catches up; null otherwise. */
+	private volatile @Nullable List<OutboundMessage> catchingUp;
 
 	/** What a resuming session keeps across its connections; null for a session that does not resume. */
 	private final @Nullable SessionResume resume;
@@ -507,7 +512,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		if (released == null || resume == null || lane == null) {
 			return CompletableFuture.completedFuture(null);
 		}
-		this.outbound.refuseNew(SendFailure.CLOSED);
+		this.store.stopTaking(getId(), () -> this.outbound.refuseNew(SendFailure.CLOSED));
 		lane.release(resume.handledCount(), this.outbound.acceptedSeq()).whenComplete((ignored, failure) -> {
 			if (failure != null) {
 				logger.warn("Session " + getId() + " could not be handed over: " + failure.getMessage());
@@ -546,6 +551,56 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			this.registry.backPressure().accepted(this.outbound);
 		}
 		return accepted;
+	}
+
+	/**
+	 * A copy of a cluster publication (this instance's or another's): queued, or held back while the
+	 * session catches up after a takeover ({@link Fanout#adopt}).
+	 */
+	boolean deliverPublished(OutboundMessage copy) {
+		List<OutboundMessage> held = this.catchingUp;
+		if (held != null) {
+			synchronized (held) {
+				if (this.catchingUp == held) {
+					held.add(copy);
+					return true;
+				}
+			}
+		}
+		return sendAndForget(copy);
+	}
+
+	/**
+	 * For the cluster fan-out: from now on, cluster publications for this session are held back until
+	 * {@link #endCatchUp}.
+	 */
+	public void startCatchUp() {
+		this.catchingUp = new ArrayList<>();
+	}
+
+	/**
+	 * Queues {@code missed} (what was published for this session while no instance held it), then what
+	 * was held back meanwhile that {@code keep} keeps, in order; then publications are queued as they come.
+	 */
+	public void endCatchUp(List<OutboundMessage> missed, Predicate<OutboundMessage> keep) {
+		List<OutboundMessage> held = this.catchingUp;
+		if (held == null) {
+			return;
+		}
+		missed.forEach(this::sendAndForget);
+		while (true) {
+			List<OutboundMessage> batch;
+			synchronized (held) {
+				if (held.isEmpty()) {
+					this.catchingUp = null;
+					return;
+				}
+				batch = new ArrayList<>(held);
+				held.clear();
+			}
+			// Queued outside the lock: the next batch, or the live stream, waits until this one is in.
+			batch.stream().filter(keep).forEach(this::sendAndForget);
+		}
 	}
 
 	/**

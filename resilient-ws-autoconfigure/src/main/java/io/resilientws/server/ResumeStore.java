@@ -71,6 +71,14 @@ public interface ResumeStore {
 		return CompletableFuture.completedFuture(null);
 	}
 
+	/**
+	 * The holder stops taking messages for a session it hands over ({@code stop}): marked in the store
+	 * with nothing published by this instance in between (docs/RESUME-PROTOCOL.md §7).
+	 */
+	default void stopTaking(String sessionId, Runnable stop) {
+		stop.run();
+	}
+
 	/** The session left this instance in a drain, having received {@code clientCount}: any instance may take it over. */
 	default CompletableFuture<?> release(String sessionId, long clientCount) {
 		return CompletableFuture.completedFuture(null);

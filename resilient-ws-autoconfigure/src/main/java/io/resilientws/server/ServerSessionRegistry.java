@@ -126,7 +126,9 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		this.heartbeats = new HeartbeatSweep(scheduler, HeartbeatSweep.DEFAULT_TICK, this.pings::flush);
 		this.backPressure = new InboundBackPressure(settings.send().bufferLimit(), scheduler);
 		this.resumeStore = fanout.resumeStore();
-		this.resumeStore.configure(settings.resume().window());
+		if (settings.resume().enabled()) {
+			this.resumeStore.configure(settings.resume().window());
+		}
 		this.resumption = new SessionResumption(this, settings.resume());
 	}
 
@@ -188,6 +190,10 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	}
 
 	private SendResult send(String sessionId, OutboundMessage message) {
+		return this.fanout.publishing(() -> sendHereOrPublish(sessionId, message));
+	}
+
+	private SendResult sendHereOrPublish(String sessionId, OutboundMessage message) {
 		ManagedSession session = this.sessions.get(sessionId);
 		if (session != null) {
 			return session.send(message);
@@ -269,9 +275,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	private BroadcastResult broadcast(SessionSelector selector, OutboundMessage message) {
 		// Published before the local copies are queued, so that the other instances' sessions get
 		// the messages of one caller in the order this instance's sessions do.
-		CompletableFuture<ClusterPublication> published = this.fanout.publish(selector, message);
-		int[] counts = deliverLocally(selector, message);
-		return new BroadcastResult(counts[0], counts[1], published);
+		return this.fanout.publishing(() -> {
+			CompletableFuture<ClusterPublication> published = this.fanout.publish(selector, message);
+			int[] counts = deliverLocally(selector, message);
+			return new BroadcastResult(counts[0], counts[1], published);
+		});
 	}
 
 	/** Queues an unobserved copy of {@code message} in each selected session; returns {accepted, rejected}. */
@@ -280,7 +288,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		int rejected = 0;
 		for (ManagedSession session : candidates(selector)) {
 			if (selector.matches(session)) {
-				if (session.sendAndForget(message.unobservedCopy())) {
+				if (session.deliverPublished(message.unobservedCopy())) {
 					accepted++;
 				}
 				else {
@@ -389,20 +397,30 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	/**
 	 * @param takenOver a session another instance held, which this one continues, or null
 	 * @param peerReceived how many of that session's messages its client has
+	 * @return the session; null when a session taken over could not get everything published for it
+	 * while no instance held it (see {@link Fanout#adopt}): nothing of it was opened here
 	 */
-	ManagedSession opened(WebSocketSession session, String endpoint, @Nullable SessionResume resume,
+	@Nullable ManagedSession opened(WebSocketSession session, String endpoint, @Nullable SessionResume resume,
 			@Nullable String resumeAnswer, ResumeStore.@Nullable Takeover takenOver, long peerReceived) {
 		EndpointStatistics counts = this.statistics.computeIfAbsent(endpoint, EndpointStatistics::new);
 		ManagedSession managed = new ManagedSession(session, endpoint, this, counts, resume,
 				(takenOver != null) ? takenOver.sessionId() : null);
-		this.sessions.put(managed.getId(), managed);
+		if (takenOver == null) {
+			this.sessions.put(managed.getId(), managed);
+		}
+		else {
+			managed.adopt(peerReceived, takenOver.unacknowledged(), takenOver.lastSeq());
+			if (!this.fanout.adopt(managed, () -> this.sessions.put(managed.getId(), managed))) {
+				this.sessions.remove(managed.getId(), managed);
+				return null;
+			}
+		}
 		counts.open.incrementAndGet();
 		counts.opened.increment();
-		if (takenOver != null) {
-			managed.adopt(peerReceived, takenOver.unacknowledged(), takenOver.lastSeq());
-		}
 		managed.opened(resumeAnswer);
-		this.fanout.opened(managed);
+		if (takenOver == null) {
+			this.fanout.opened(managed);
+		}
 		publish(new SessionEvent.Opened(session.getId(), endpoint, now()));
 		return managed;
 	}

@@ -263,6 +263,12 @@ final class SessionResumption {
 						request.token(), takeover.clientReceived());
 				ManagedSession session = this.registry.opened(connection, greeted.endpoint(), resume,
 						resume.takenOverAnswer(), takeover, request.received());
+				if (session == null) {
+					// Not everything published for it meanwhile can be had: not recovered, never in part.
+					this.registry.resumeStore().ended(takeover.sessionId());
+					startSession(connection, greeted, RefusalReason.OVERFLOW);
+					return;
+				}
 				this.byToken.put(token, session);
 				this.byToken.put(request.token(), session);
 				logger.info("Session " + session.getId() + " was taken over from another instance ("

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 
@@ -18,6 +20,7 @@ import io.resilientws.client.ManagedConnection;
 import io.resilientws.client.ResumeOutcome;
 import io.resilientws.resume.ResumeFrame;
 import io.resilientws.send.SendResult;
+import io.resilientws.server.ClusterView;
 import io.resilientws.server.ManagedSession;
 import io.resilientws.server.ServerSessionRegistry;
 import io.resilientws.testsupport.Closer;
@@ -59,6 +62,7 @@ class ClusterResumeTest {
 		this.first = this.closer.add(instance(this.redis, "node-a"));
 		this.second = this.closer.add(instance(this.redis, "node-b"));
 		awaitView(this.first, 2);
+		awaitView(this.second, 2);
 		this.balancer = this.closer.add(TcpProxy.start(this.first.port()));
 	}
 
@@ -213,6 +217,77 @@ class ClusterResumeTest {
 	}
 
 	@Test
+	void whatIsBroadcastWhileASessionIsBetweenInstancesReachesItOnceInOrder() {
+		startTwoInstances();
+		TestWebSocketServer third = this.closer.add(instance(this.redis, "node-c"));
+		awaitView(third, 3);
+		awaitView(this.first, 3);
+		awaitView(this.second, 3);
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		onlySession(this.first);
+		// Two other instances broadcast all along, one a millisecond: the one that takes the session over,
+		// and one that has nothing to do with it. Between the first instance's release and the takeover,
+		// no instance holds the session: what they broadcast then comes from the publication log.
+		try (Broadcaster fromThird = new Broadcaster(registry(third), "c-");
+				Broadcaster fromSecond = new Broadcaster(registry(this.second), "b-")) {
+			await().atMost(WAIT).until(() -> client.received.size() >= 100);
+			this.balancer.retarget(this.second.port());
+			drainAndResume(this.first, client, this.balancer);
+			int resumedAt = client.received.size();
+			await().atMost(WAIT).until(() -> client.received.size() >= resumedAt + 100);
+			fromThird.stop();
+			fromSecond.stop();
+			await().atMost(WAIT).until(() -> client.received.containsAll(List.of(fromThird.last(), fromSecond.last())));
+			assertThat(client.received).as("the third instance's broadcasts: each once, in order")
+				.filteredOn((text) -> text.startsWith("c-")).isEqualTo(fromThird.sent());
+			assertThat(client.received).as("the broadcasts of the instance that took the session over: each once, in order")
+				.filteredOn((text) -> text.startsWith("b-")).isEqualTo(fromSecond.sent());
+		}
+		assertThat(client.answers.get(1).recovered()).isTrue();
+	}
+
+	/** Broadcasts a numbered text every millisecond from one instance until stopped. */
+	private static final class Broadcaster implements AutoCloseable {
+
+		private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+
+		private final List<String> sent = new CopyOnWriteArrayList<>();
+
+		Broadcaster(ServerSessionRegistry registry, String prefix) {
+			this.timer.scheduleAtFixedRate(() -> {
+				String text = prefix + this.sent.size();
+				registry.broadcast(text);
+				this.sent.add(text);
+			}, 0, 1, TimeUnit.MILLISECONDS);
+		}
+
+		void stop() {
+			this.timer.shutdown();
+			try {
+				assertThat(this.timer.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+			}
+			catch (InterruptedException ex) {
+				Thread.currentThread().interrupt();
+				throw new IllegalStateException(ex);
+			}
+		}
+
+		List<String> sent() {
+			return List.copyOf(this.sent);
+		}
+
+		String last() {
+			return this.sent.get(this.sent.size() - 1);
+		}
+
+		@Override
+		public void close() {
+			this.timer.shutdownNow();
+		}
+
+	}
+
+	@Test
 	void aTokenOfADrainedInstanceResumesOnlyItsOwnUserOnItsOwnEndpoint() {
 		startTwoInstances();
 		ResumeProtocolClient alice = this.closer.add(ResumeProtocolClient.open(url(this.balancer) + "?user=alice"));
@@ -269,8 +344,11 @@ class ClusterResumeTest {
 				"resilient-ws.cluster.request-timeout=2s", "resilient-ws.cluster.node-timeout=3s");
 	}
 
+	// Up, not only seeing the others: a session that starts while its instance has no live connection to
+	// Redis is never stored there, and cannot resume elsewhere (as intended, but not what these tests test).
 	private static void awaitView(TestWebSocketServer instance, int nodes) {
-		await().atMost(WAIT).until(() -> registry(instance).clusterView().nodes().size() == nodes);
+		await().atMost(WAIT).until(() -> registry(instance).clusterView().nodes().size() == nodes
+				&& registry(instance).clusterView().status() == ClusterView.Status.UP);
 	}
 
 	private static ServerSessionRegistry registry(TestWebSocketServer instance) {

@@ -31,6 +31,29 @@ class EnvelopeTest {
 	}
 
 	@Test
+	void theLoggedFormCarriesThePublicationLogsIdToTheMessage() {
+		byte[] plain = new Envelope("node-1", 7, SessionSelector.all(), OutboundMessage.unobservedText("hi")).encode();
+		// What the log's script publishes: version 2, the id's length and the id, then version 1 after its first byte.
+		byte[] id = "1733456789012-3".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+		ByteBuffer logged = ByteBuffer.allocate(2 + id.length + plain.length - 1);
+		logged.put(Envelope.LOGGED).put((byte) id.length).put(id).put(plain, 1, plain.length - 1);
+		Envelope read = Envelope.decode(logged.array());
+		assertThat(read.message().text()).isEqualTo("hi");
+		assertThat(read.message().publication()).isEqualTo("1733456789012-3");
+		assertThat(read.message().unobservedCopy().publication()).as("kept by each session's copy").isEqualTo("1733456789012-3");
+		assertThat(Envelope.decode(plain).message().publication()).isNull();
+	}
+
+	@Test
+	void publicationLogIdsCompareByTimeThenSequence() {
+		assertThat(PublicationLog.newer("1733456789012-10", "1733456789012-9")).isTrue();
+		assertThat(PublicationLog.newer("1733456789013-0", "1733456789012-99")).isTrue();
+		assertThat(PublicationLog.newer("1733456789012-9", "1733456789012-9")).isFalse();
+		assertThat(PublicationLog.newer("0-0", "1-0")).isFalse();
+		assertThat(PublicationLog.newest("5-1", "4-7")).isEqualTo("5-1");
+	}
+
+	@Test
 	void randomBinaryPayloadsRoundTrip() {
 		Random random = new Random(42);
 		for (int i = 0; i < 50; i++) {
@@ -55,7 +78,7 @@ class EnvelopeTest {
 	void anythingElseIsRefused() {
 		byte[] good = new Envelope("n", 0, SessionSelector.all(), OutboundMessage.unobservedText("abc")).encode();
 		byte[] otherVersion = good.clone();
-		otherVersion[0] = 2;
+		otherVersion[0] = 3;
 		assertThatIllegalArgumentException().isThrownBy(() -> Envelope.decode(otherVersion)).withMessageContaining("version");
 		byte[] truncated = java.util.Arrays.copyOf(good, good.length - 2);
 		assertThatIllegalArgumentException().isThrownBy(() -> Envelope.decode(truncated));

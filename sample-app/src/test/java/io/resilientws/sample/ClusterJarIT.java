@@ -4,6 +4,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -157,25 +160,44 @@ class ClusterJarIT {
 		TcpProxy balancer = this.closer.add(TcpProxy.start(instance(1).port()));
 		String chat = "ws://127.0.0.1:" + balancer.port() + "/chat";
 		ResumeProtocolClient page = this.closer.add(ResumeProtocolClient.open(chat));
+		// Someone on the third instance talks all along, also while no instance holds the page's session.
+		ResumeProtocolClient bob = this.closer.add(ResumeProtocolClient.open("ws://127.0.0.1:" + instance(3).port() + "/chat"));
+		List<String> bobSaid = new CopyOnWriteArrayList<>();
+		ScheduledExecutorService bobTalks = Executors.newSingleThreadScheduledExecutor();
+		bobTalks.scheduleAtFixedRate(() -> {
+			String line = "bob " + bobSaid.size();
+			bob.send(line);
+			bobSaid.add(line);
+		}, 0, 5, TimeUnit.MILLISECONDS);
 		List<String> said = IntStream.range(0, 2000).mapToObj((i) -> "said " + i).toList();
-		for (int i = 0; i < said.size(); i++) {
-			page.send(said.get(i));
-			if (i == 700) {
-				// What the page said so far comes back to it through its instance, which dies now: no drain,
-				// no goodbye to Redis. The balancer sends the page's next connection to the second instance.
-				await().atMost(Duration.ofSeconds(10)).until(() -> page.received.size() >= 300);
-				instance(1).kill();
-				balancer.retarget(instance(2).port());
-				await().atMost(Duration.ofSeconds(10)).until(() -> !page.closeCodes.isEmpty());
-				// The second instance takes the session over once the first has left its view (the node
-				// timeout); until then it asks the page to try again.
-				await().atMost(NODE_TIMEOUT.plusSeconds(20)).pollInterval(Duration.ofMillis(200))
-					.until(() -> resumed(page, chat));
+		try {
+			for (int i = 0; i < said.size(); i++) {
+				page.send(said.get(i));
+				if (i == 700) {
+					// What the page said so far comes back to it through its instance, which dies now: no
+					// drain, no goodbye to Redis. The balancer sends the page's next connection to the second.
+					await().atMost(Duration.ofSeconds(10)).until(() -> page.received.size() >= 300);
+					instance(1).kill();
+					balancer.retarget(instance(2).port());
+					await().atMost(Duration.ofSeconds(10)).until(() -> !page.closeCodes.isEmpty());
+					// The second instance takes the session over once the first has left its view (the node
+					// timeout); until then it asks the page to try again.
+					await().atMost(NODE_TIMEOUT.plusSeconds(20)).pollInterval(Duration.ofMillis(200))
+						.until(() -> resumed(page, chat));
+				}
 			}
 		}
-		await().atMost(Duration.ofSeconds(30)).until(() -> page.received.size() >= said.size());
+		finally {
+			bobTalks.shutdown();
+			assertThat(bobTalks.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+		}
+		String bobLast = bobSaid.get(bobSaid.size() - 1);
+		await().atMost(Duration.ofSeconds(30))
+			.until(() -> page.received.containsAll(List.of(said.get(said.size() - 1), bobLast)));
 		assertThat(page.received).as("what the page said, back from the chat: all of it, once each, in order")
-			.containsExactlyElementsOf(said);
+			.filteredOn((line) -> line.startsWith("said ")).containsExactlyElementsOf(said);
+		assertThat(page.received).as("what bob said on the third instance, the seconds without a holder included: "
+				+ "all of it, once each, in order").filteredOn((line) -> line.startsWith("bob ")).containsExactlyElementsOf(bobSaid);
 		assertThat(page.answers).hasSize(2);
 		assertThat(page.answers.get(1).recovered()).as("the resume on the second instance recovered the session").isTrue();
 	}

@@ -82,6 +82,9 @@ public final class RedisFanout implements Fanout {
 
 	private final SessionCatchUp catchUp;
 
+	/** On a node's probe channel: another instance asks it to hand a session over. */
+	private static final String HAND_OVER = "hand over ";
+
 	private volatile @Nullable Receiver receiver;
 
 	/** The connection publishes go out on; null until a heartbeat got one. */
@@ -327,7 +330,13 @@ public final class RedisFanout implements Fanout {
 			return;
 		}
 		if (channel.equals(this.keys.probeChannel(this.settings.nodeId()))) {
-			this.catchUp.markerSeen(RedisKeys.string(data.duplicate()));
+			String text = RedisKeys.string(data.duplicate());
+			if (text.startsWith(HAND_OVER)) {
+				started.handOverRequested(text.substring(HAND_OVER.length()));
+			}
+			else {
+				this.catchUp.markerSeen(text);
+			}
 			return;
 		}
 		Envelope envelope;
@@ -350,6 +359,21 @@ public final class RedisFanout implements Fanout {
 		}
 		this.statistics.received(envelope.selector(), micros(this.clock.instant()) - envelope.publishedMicros());
 		started.deliver(envelope.selector(), envelope.message());
+	}
+
+	/**
+	 * Asks the instance {@code node}, which holds a resuming session whose client came back here, to hand
+	 * it over; it does if the session waits detached there (docs/RESUME-PROTOCOL.md §7).
+	 */
+	void requestHandOver(String node, String sessionId) {
+		ReactiveRedisConnection connection = liveConnection();
+		if (connection != null) {
+			connection.pubSubCommands()
+				.publish(RedisKeys.bytes(this.keys.probeChannel(node)), RedisKeys.bytes(HAND_OVER + sessionId))
+				.timeout(this.settings.requestTimeout())
+				.subscribe(null, (ignored) -> {
+				});
+		}
 	}
 
 	// ---- sessions and users ----

@@ -7,6 +7,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -156,7 +157,7 @@ public final class RedisResumeStore implements ResumeStore {
 			local holder = f[5]
 			if holder ~= '' and holder ~= ARGV[2] then
 			  for i = 10, #ARGV do
-			    if ARGV[i] == holder then return {'held'} end
+			    if ARGV[i] == holder then return {'held', holder} end
 			  end
 			  if f[6] ~= '0' then
 			    local t = redis.call('TIME')
@@ -435,6 +436,7 @@ public final class RedisResumeStore implements ResumeStore {
 		long deadline = System.nanoTime() + this.fanout.requestTimeout().toNanos();
 		String presented = tokenHash(token);
 		String created = tokenHash(newToken);
+		Set<String> askedToHandOver = new HashSet<>();
 		while (true) {
 			ReactiveRedisConnection connection = this.fanout.liveConnection();
 			if (connection == null) {
@@ -442,7 +444,7 @@ public final class RedisResumeStore implements ResumeStore {
 			}
 			Takeover attempt;
 			try {
-				attempt = attempt(connection, presented, created, endpoint, principal, received);
+				attempt = attempt(connection, presented, created, endpoint, principal, received, askedToHandOver);
 			}
 			catch (RuntimeException ex) {
 				logger.debug("A takeover could not read Redis", ex);
@@ -464,8 +466,12 @@ public final class RedisResumeStore implements ResumeStore {
 		}
 	}
 
+	/**
+	 * @param askedToHandOver the live holders already asked, in this takeover, to hand the session over:
+	 * each is asked once (a session detached there goes; an attached one stays, its client gets 1013)
+	 */
 	private Takeover attempt(ReactiveRedisConnection connection, String presented, String created, String endpoint,
-			@Nullable String principal, long received) {
+			@Nullable String principal, long received, Set<String> askedToHandOver) {
 		ByteBuffer sessionIdBytes = connection.stringCommands().get(tokenKey(presented))
 			.block(this.fanout.requestTimeout());
 		if (sessionIdBytes == null) {
@@ -487,7 +493,12 @@ public final class RedisResumeStore implements ResumeStore {
 		String status = text(flat.get(0));
 		return switch (status) {
 			case "taken" -> taken(sessionId, flat);
-			case "held" -> Takeover.refused(Takeover.Outcome.HELD);
+			case "held" -> {
+				if (flat.size() > 1 && askedToHandOver.add(text(flat.get(1)))) {
+					this.fanout.requestHandOver(text(flat.get(1)), sessionId);
+				}
+				yield Takeover.refused(Takeover.Outcome.HELD);
+			}
 			case "reused" -> Takeover.refused(Takeover.Outcome.REUSED);
 			case "endpoint" -> Takeover.refused(Takeover.Outcome.ENDPOINT);
 			case "principal" -> Takeover.refused(Takeover.Outcome.PRINCIPAL);

@@ -24,6 +24,13 @@ public interface Fanout {
 		/** This instance's open sessions by endpoint, and per user, for the instance's registration. */
 		Counts counts();
 
+		/**
+		 * The client of a resuming session held here came back to another instance, which asks for it:
+		 * handed over if it waits detached here (an attached one stays; that client is asked to try again).
+		 */
+		default void handOverRequested(String sessionId) {
+		}
+
 	}
 
 	/** A snapshot of the registry's counts that the fan-out publishes about this instance. */

@@ -461,20 +461,20 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	/**
-	 * The drain of a cluster instance: instead of ending, a resuming session is handed over to whichever
-	 * instance its client comes back to. Nothing more is written to its client; what is queued, and
+	 * The drain of a cluster instance (or another instance's request for a session detached here):
+	 * instead of ending, a resuming session is handed over to whichever instance its client comes back to. Nothing more is written to its client; what is queued, and
 	 * what is sent to it until its client's close arrives, is in the journal already (everything
 	 * accepted is); then the store releases it (see {@link #finishHandOver}).
 	 * @return completes once the session is released (or the release failed)
 	 */
-	CompletableFuture<Void> handOver(CloseStatus status, Duration timeout) {
+	CompletableFuture<Void> handOver(CloseStatus status, CloseCause cause, Duration timeout) {
 		if (this.resume == null || this.journal == null) {
-			return closeAfterFlush(status, CloseCause.SHUTDOWN, timeout);
+			return closeAfterFlush(status, cause, timeout);
 		}
 		CompletableFuture<Void> released = new CompletableFuture<>();
 		this.handedOver = released;
 		this.closing = true;
-		serverEnds(CloseCause.SHUTDOWN);
+		serverEnds(cause);
 		this.heartbeat.stop();
 		if (isDetached()) {
 			// No connection to close: released at once, and its handler hears the close here.

@@ -316,6 +316,21 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		}
 
 		@Override
+		public void handOverRequested(String sessionId) {
+			ManagedSession session = ServerSessionRegistry.this.sessions.get(sessionId);
+			if (session == null || !ServerSessionRegistry.this.resumeStore.shared()) {
+				return;
+			}
+			// On the pool, not Lettuce's event loop; decided there, as the client may have come back here.
+			ServerSessionRegistry.this.pool.execute(() -> {
+				if (session.isDetached() && !session.isHandedOver()) {
+					session.handOver(new CloseStatus(1001, "resumed on another instance"), CloseCause.GOING_AWAY,
+							ServerSessionRegistry.this.settings.shutdown().timeout());
+				}
+			});
+		}
+
+		@Override
 		public Fanout.Counts counts() {
 			Map<String, Integer> byEndpoint = new TreeMap<>();
 			for (EndpointStatistics endpoint : ServerSessionRegistry.this.statistics.values()) {
@@ -623,7 +638,7 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 			// In cluster mode a resuming session is handed over to the instance its client comes back to.
 			boolean handOver = this.resumeStore.shared() && session.resume() != null;
 			this.scheduler.schedule(
-					() -> (handOver ? session.handOver(status, shutdown.timeout())
+					() -> (handOver ? session.handOver(status, CloseCause.SHUTDOWN, shutdown.timeout())
 							: session.closeAfterFlush(status, CloseCause.SHUTDOWN, shutdown.timeout()))
 						.whenComplete((ignored, failure) -> closed.complete(null)),
 					start.plusNanos(offset));

@@ -171,7 +171,7 @@ class ClusterResumeTest {
 	}
 
 	@Test
-	void aSessionHeldByALiveInstanceIsNotRefusedElsewhereTheClientIsAskedToTryAgain() {
+	void aSessionDetachedOnALiveInstanceIsHandedOverToTheInstanceItsClientComesBackTo() {
 		startTwoInstances();
 		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
 		ManagedSession session = onlySession(this.first);
@@ -182,17 +182,41 @@ class ClusterResumeTest {
 		this.balancer.cutAll();
 		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
 		session.send("while detached");
-		// The balancer sends the client to the second instance: the session is alive elsewhere, so it is
-		// neither taken (the first still holds what it buffered) nor refused as lost.
+		// A balancer without sticky sessions sends the client to the second instance, which asks the first
+		// for the session: it waits detached there, so it moves, with what waited for its client.
 		this.balancer.retarget(this.second.port());
-		assertThat(tryResume(client, url(this.balancer))).isFalse();
+		await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> tryResume(client, url(this.balancer)));
+		assertThat(client.answers.get(client.answers.size() - 1).recovered()).isTrue();
+		await().atMost(WAIT).until(() -> client.received.size() >= 2);
+		assertThat(client.received).containsExactly("before the cut", "while detached");
+		assertThat(onlySession(this.second).isTakenOver()).isTrue();
+		await().atMost(WAIT).until(() -> registry(this.first).sessions().isEmpty());
+		assertThat(this.first.closeStatuses()).as("the first instance's handler heard its session leave").hasSize(1);
+	}
+
+	@Test
+	void aSessionStillAttachedToALiveInstanceStaysThereTheClientIsAskedToTryAgain() {
+		startTwoInstances();
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		ManagedSession session = onlySession(this.first);
+		session.send("before the freeze");
+		await().atMost(WAIT).until(() -> client.received.contains("before the freeze"));
+
+		// The link goes silent (half-open): the client gives it up, the first instance does not know yet.
+		this.balancer.freeze();
+		String second = "ws://127.0.0.1:" + this.second.port() + TestWebSocketServer.PATH;
+		assertThat(tryResume(client, second)).isFalse();
 		await().atMost(WAIT).until(() -> client.closeCodes.contains(1013));
 		assertThat(registry(this.second).sessions()).isEmpty();
+		assertThat(session.detachedUntil()).isEmpty();
 
-		this.balancer.retarget(this.first.port());
-		assertThat(client.resume(url(this.balancer)).recovered()).isTrue();
-		await().atMost(WAIT).until(() -> client.received.contains("while detached"));
-		assertThat(client.received).containsExactly("before the cut", "while detached");
+		// Once the first instance sees the connection gone, the session waits detached, and moves.
+		this.balancer.unfreeze();
+		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
+		await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> tryResume(client, second));
+		assertThat(client.answers.get(client.answers.size() - 1).recovered()).isTrue();
+		assertThat(client.received).containsExactly("before the freeze");
+		assertThat(onlySession(this.second).isTakenOver()).isTrue();
 	}
 
 	@Test

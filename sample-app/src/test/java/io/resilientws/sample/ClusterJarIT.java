@@ -52,7 +52,7 @@ class ClusterJarIT {
 					"--resilient-ws.cluster.node-id=node-" + n,
 					"--resilient-ws.cluster.heartbeat-interval=" + HEARTBEAT.toMillis() + "ms",
 					"--resilient-ws.cluster.node-timeout=" + NODE_TIMEOUT.toMillis() + "ms",
-					"--resilient-ws.cluster.request-timeout=1s",
+					"--resilient-ws.cluster.request-timeout=2s",
 					"--resilient-ws.client.connections.ticker.auto-startup=false")))
 			.toList();
 		for (CompletableFuture<SampleJar> instance : starting) {
@@ -168,7 +168,7 @@ class ClusterJarIT {
 			String line = "bob " + bobSaid.size();
 			bob.send(line);
 			bobSaid.add(line);
-		}, 0, 5, TimeUnit.MILLISECONDS);
+		}, 0, 20, TimeUnit.MILLISECONDS);
 		List<String> said = IntStream.range(0, 2000).mapToObj((i) -> "said " + i).toList();
 		try {
 			for (int i = 0; i < said.size(); i++) {

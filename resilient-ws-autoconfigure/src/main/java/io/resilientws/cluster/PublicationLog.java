@@ -189,6 +189,14 @@ final class PublicationLog {
 
 	/** Runs {@code stop} (a session stops taking messages) and queues its mark, with no publication in between. */
 	void stopTaking(Runnable stop, Runnable mark) {
+		if (this.order.getReadHoldCount() > 0) {
+			// A publication on this thread closed the session (an overflow during a drain): the lock
+			// cannot be taken alone here, and waiting for it would never end. Marked without it: a
+			// publication of another thread in the same instant may reach the session twice or not.
+			stop.run();
+			mark.run();
+			return;
+		}
 		this.order.writeLock().lock();
 		try {
 			stop.run();

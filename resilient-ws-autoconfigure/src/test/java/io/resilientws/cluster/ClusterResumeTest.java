@@ -104,7 +104,8 @@ class ClusterResumeTest {
 		handled.addAll(this.first.received());
 		handled.addAll(this.second.received());
 		handled.addAll(restarted.received());
-		assertThat(handled).as("the client's messages at the three instances' handlers: each once, in order")
+		assertThat(handled).as("the client's messages at the three instances' handlers: each once, in order; "
+				+ "where those seen twice came from: %s", seenTwice(handled, this.first, this.second, restarted))
 			.isEqualTo(toServer);
 		assertThat(client.answers).as("two resumes, both recovered").hasSize(3)
 			.allSatisfy((answer) -> assertThat(answer.reason()).isNull());
@@ -386,6 +387,25 @@ class ClusterResumeTest {
 
 	private static String url(TcpProxy proxy) {
 		return "ws://127.0.0.1:" + proxy.port() + TestWebSocketServer.PATH;
+	}
+
+	// Seen once, in a failed run, as one message handled twice in a row on one instance before any resume:
+	// not explained yet, hence the connection, thread and time of each copy in the failure's message.
+	private static List<String> seenTwice(List<String> handled, TestWebSocketServer... instances) {
+		java.util.Set<String> once = new java.util.HashSet<>();
+		java.util.Set<String> twice = new java.util.HashSet<>();
+		handled.forEach((text) -> {
+			if (!once.add(text)) {
+				twice.add(text);
+			}
+		});
+		List<String> origins = new ArrayList<>();
+		for (TestWebSocketServer instance : instances) {
+			instance.receivedWithOrigin().stream()
+				.filter((how) -> twice.contains(how.substring(0, how.indexOf(' '))))
+				.forEach(origins::add);
+		}
+		return origins;
 	}
 
 	private static List<String> echoes(ResumeProtocolClient client) {

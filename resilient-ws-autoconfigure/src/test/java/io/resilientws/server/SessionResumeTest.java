@@ -262,7 +262,8 @@ class SessionResumeTest {
 		assertThat(this.registry.detachedCount()).isEqualTo(1);
 		assertThat(early.resume(proxyUrl(first)).reason()).isEqualTo(RefusalReason.EXPIRED);
 		assertThat(late.resume(proxyUrl(second)).recovered()).isTrue();
-		assertThat(this.registry.detachedCount()).isZero();
+		// Counted down by the thread that resumed it, which may still be at it when the client has its S.
+		await().atMost(WAIT).until(() -> this.registry.detachedCount() == 0);
 	}
 
 	@Test

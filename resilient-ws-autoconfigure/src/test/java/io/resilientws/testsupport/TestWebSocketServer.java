@@ -117,6 +117,14 @@ public final class TestWebSocketServer implements AutoCloseable {
 		return Collections.unmodifiableList(this.handler.received);
 	}
 
+	/**
+	 * What {@link #received()} holds, each with the connection and thread it came on and the time in
+	 * milliseconds: to tell, when a test sees a message twice, where each copy came from.
+	 */
+	public List<String> receivedWithOrigin() {
+		return Collections.unmodifiableList(this.handler.receivedHow);
+	}
+
 	/** The number of sessions currently open. */
 	public int openSessions() {
 		return (int) this.handler.sessions.stream().filter(WebSocketSession::isOpen).count();
@@ -427,6 +435,9 @@ public final class TestWebSocketServer implements AutoCloseable {
 
 		final List<String> received = new CopyOnWriteArrayList<>();
 
+		/** For each of {@link #received}: which connection and thread it came on, and when (for failure reports). */
+		final List<String> receivedHow = new CopyOnWriteArrayList<>();
+
 		final List<String> subprotocols = new CopyOnWriteArrayList<>();
 
 		final List<HttpHeaders> handshakeHeaders = new CopyOnWriteArrayList<>();
@@ -482,6 +493,8 @@ public final class TestWebSocketServer implements AutoCloseable {
 			}
 			// Recorded before echoing, so a client that got the echo can assert on received().
 			this.received.add(payload);
+			this.receivedHow.add(payload + " on " + session.getId() + " (" + Thread.currentThread().getName() + ", "
+					+ System.nanoTime() / 1_000_000 + " ms)");
 			send(session, new TextMessage(payload));
 		}
 

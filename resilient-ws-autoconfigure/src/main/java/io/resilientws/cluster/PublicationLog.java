@@ -8,6 +8,7 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Supplier;
 
 import io.resilientws.server.SessionSelector;
+import org.jspecify.annotations.Nullable;
 
 import org.springframework.data.redis.connection.ReactiveRedisConnection;
 import org.springframework.data.redis.connection.ReturnType;
@@ -211,7 +212,7 @@ final class PublicationLog {
 	record Read(String top, List<Entry> entries) {
 
 		/** @return null when the log no longer has every entry after the session's watermark */
-		static Read of(List<Object> answer) {
+		static @Nullable Read of(List<Object> answer) {
 			if (answer.size() < 2 || !"ok".equals(text(answer.get(0)))) {
 				return null;
 			}
@@ -238,10 +239,6 @@ final class PublicationLog {
 			return msA > msB;
 		}
 		return Long.parseLong(a, dashA + 1, a.length(), 10) > Long.parseLong(b, dashB + 1, b.length(), 10);
-	}
-
-	static String newest(String a, String b) {
-		return newer(b, a) ? b : a;
 	}
 
 	private static String text(Object value) {

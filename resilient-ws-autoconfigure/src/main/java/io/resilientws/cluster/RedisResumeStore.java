@@ -313,12 +313,13 @@ public final class RedisResumeStore implements ResumeStore {
 		}
 		boolean broken = this.unjournaled.remove(sessionId);
 		List<ByteBuffer> arguments = new ArrayList<>(7 + 3 * messages.size());
+		// A session takes publications in log order (SessionCatchUp keeps it so after a takeover): the
+		// newest is the last one of the batch.
 		String newestPublication = "";
 		for (OutboundQueue.Journaled journaled : messages) {
 			String publication = journaled.message().publication();
 			if (publication != null) {
-				newestPublication = newestPublication.isEmpty() ? publication
-						: PublicationLog.newest(newestPublication, publication);
+				newestPublication = publication;
 			}
 		}
 		arguments.addAll(List.of(hash(sessionId), stream(sessionId), arg(me()), arg(ttlMillis()), arg(broken ? "1" : "0"),

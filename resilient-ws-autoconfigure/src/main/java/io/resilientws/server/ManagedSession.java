@@ -462,9 +462,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 
 	/**
 	 * The drain of a cluster instance (or another instance's request for a session detached here):
-	 * instead of ending, a resuming session is handed over to whichever instance its client comes back to. Nothing more is written to its client; what is queued, and
-	 * what is sent to it until its client's close arrives, is in the journal already (everything
-	 * accepted is); then the store releases it (see {@link #finishHandOver}).
+	 * instead of ending, a resuming session is handed over to whichever instance its client comes back
+	 * to. Nothing more is written to its client; what is queued, and what is sent to it until its
+	 * client's close arrives, is in the journal already (everything accepted is); then the store
+	 * releases it (see {@link #finishHandOver}).
 	 * @return completes once the session is released (or the release failed)
 	 */
 	CompletableFuture<Void> handOver(CloseStatus status, CloseCause cause, Duration timeout) {

@@ -99,9 +99,9 @@ final class ResumeReceiver {
 
 	/**
 	 * The handler is done with {@code message} (what {@link #received} returned for it). Only cluster
-	 * mode counts it (nothing else reads the count): the new count is stored right after what the handler sent: if this instance dies, the one that
-	 * takes the session over asks the client again for at most the messages handled within the last
-	 * round trip to the store.
+	 * mode counts it (nothing else reads the count): the new count is stored right after what the
+	 * handler sent, so if this instance dies, the one that takes the session over asks the client again
+	 * for at most the messages handled within the last round trip to the store.
 	 */
 	void handled(WebSocketMessage<?> message) {
 		SessionJournal lane = this.journal.get();

@@ -190,6 +190,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 	}
 
 	private SendResult send(String sessionId, OutboundMessage message) {
+		ManagedSession session = this.sessions.get(sessionId);
+		if (session != null) {
+			return session.send(message);
+		}
+		// Looked up again in order with a takeover, which may be registering the session right now.
 		return this.fanout.publishing(() -> sendHereOrPublish(sessionId, message));
 	}
 

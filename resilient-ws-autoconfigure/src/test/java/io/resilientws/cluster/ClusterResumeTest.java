@@ -174,10 +174,8 @@ class ClusterResumeTest {
 	@Test
 	void aSessionDetachedOnALiveInstanceIsHandedOverToTheInstanceItsClientComesBackTo() {
 		startTwoInstances();
-		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		ResumeProtocolClient client = clientOfFirstInstanceThatReceived("before the cut");
 		ManagedSession session = onlySession(this.first);
-		session.send("before the cut");
-		await().atMost(WAIT).until(() -> client.received.contains("before the cut"));
 
 		// The link dies; the first instance keeps the session detached, with what is sent to it meanwhile.
 		this.balancer.cutAll();
@@ -187,7 +185,7 @@ class ClusterResumeTest {
 		// for the session: it waits detached there, so it moves, with what waited for its client.
 		this.balancer.retarget(this.second.port());
 		await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> tryResume(client, url(this.balancer)));
-		assertThat(client.answers.get(client.answers.size() - 1).recovered()).isTrue();
+		assertThat(lastAnswer(client).recovered()).isTrue();
 		await().atMost(WAIT).until(() -> client.received.size() >= 2);
 		assertThat(client.received).containsExactly("before the cut", "while detached");
 		assertThat(onlySession(this.second).isTakenOver()).isTrue();
@@ -198,14 +196,12 @@ class ClusterResumeTest {
 	@Test
 	void aSessionStillAttachedToALiveInstanceStaysThereTheClientIsAskedToTryAgain() {
 		startTwoInstances();
-		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		ResumeProtocolClient client = clientOfFirstInstanceThatReceived("before the freeze");
 		ManagedSession session = onlySession(this.first);
-		session.send("before the freeze");
-		await().atMost(WAIT).until(() -> client.received.contains("before the freeze"));
 
 		// The link goes silent (half-open): the client gives it up, the first instance does not know yet.
 		this.balancer.freeze();
-		String second = "ws://127.0.0.1:" + this.second.port() + TestWebSocketServer.PATH;
+		String second = url(this.second.port());
 		assertThat(tryResume(client, second)).isFalse();
 		await().atMost(WAIT).until(() -> client.closeCodes.contains(1013));
 		assertThat(registry(this.second).sessions()).isEmpty();
@@ -215,7 +211,7 @@ class ClusterResumeTest {
 		this.balancer.unfreeze();
 		await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
 		await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> tryResume(client, second));
-		assertThat(client.answers.get(client.answers.size() - 1).recovered()).isTrue();
+		assertThat(lastAnswer(client).recovered()).isTrue();
 		assertThat(client.received).containsExactly("before the freeze");
 		assertThat(onlySession(this.second).isTakenOver()).isTrue();
 	}
@@ -386,7 +382,23 @@ class ClusterResumeTest {
 	}
 
 	private static String url(TcpProxy proxy) {
-		return "ws://127.0.0.1:" + proxy.port() + TestWebSocketServer.PATH;
+		return url(proxy.port());
+	}
+
+	private static String url(int port) {
+		return "ws://127.0.0.1:" + port + TestWebSocketServer.PATH;
+	}
+
+	/** A resuming client through the balancer, on the first instance, that has received {@code text} from it. */
+	private ResumeProtocolClient clientOfFirstInstanceThatReceived(String text) {
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		onlySession(this.first).send(text);
+		await().atMost(WAIT).until(() -> client.received.contains(text));
+		return client;
+	}
+
+	private static ResumeFrame.Session lastAnswer(ResumeProtocolClient client) {
+		return client.answers.get(client.answers.size() - 1);
 	}
 
 	// Seen once, in a failed run, as one message handled twice in a row on one instance before any resume:

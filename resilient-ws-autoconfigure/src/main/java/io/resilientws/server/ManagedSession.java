@@ -178,6 +178,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Completes once a draining instance has handed the session over; null unless it is being handed over. */
 	private volatile @Nullable CompletableFuture<Void> handedOver;
 
+	/** Keeps the release of a session handed over behind the message its handler is working on. */
+	private final InboundGate inboundGate = new InboundGate();
+
 	/**
 	 * @param resume the resume state of a session whose client asked for it; its connection can then be
 	 * replaced ({@link TransportSwitch})
@@ -463,9 +466,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/**
 	 * The drain of a cluster instance (or another instance's request for a session detached here):
 	 * instead of ending, a resuming session is handed over to whichever instance its client comes back
-	 * to. Nothing more is written to its client; what is queued, and what is sent to it until its
-	 * client's close arrives, is in the journal already (everything accepted is); then the store
-	 * releases it (see {@link #finishHandOver}).
+	 * to. Nothing more is written to its client; what is queued, and what is sent to it until it is
+	 * released, is in the journal already (everything accepted is); then the store releases it (see
+	 * {@link #finishHandOver}).
 	 * @return completes once the session is released (or the release failed)
 	 */
 	CompletableFuture<Void> handOver(CloseStatus status, CloseCause cause, Duration timeout) {
@@ -502,9 +505,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	/**
-	 * The connection of a session being handed over closed, after the last of its client's messages was
-	 * handled: nothing more is accepted, and once everything accepted is journaled, the store releases
-	 * the session with the exact count of its client's messages.
+	 * The connection of a session being handed over closed: no client message reaches the handler from
+	 * now on, and once the handler is done with the one it may still be working on (Tomcat reports a
+	 * close it starts itself at once), nothing more is accepted, and once everything accepted is
+	 * journaled, the store releases the session with the exact count of its client's messages.
 	 */
 	CompletableFuture<Void> finishHandOver() {
 		CompletableFuture<Void> released = this.handedOver;
@@ -513,12 +517,15 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		if (released == null || resume == null || lane == null) {
 			return CompletableFuture.completedFuture(null);
 		}
-		this.store.stopTaking(getId(), () -> this.outbound.refuseNew(SendFailure.CLOSED));
-		lane.release(resume.handledCount(), this.outbound.acceptedSeq()).whenComplete((ignored, failure) -> {
-			if (failure != null) {
-				logger.warn("Session " + getId() + " could not be handed over: " + failure.getMessage());
-			}
-			released.complete(null);
+		// The connection's close can be reported while the handler still works on a client message.
+		this.inboundGate.shut(() -> {
+			this.store.stopTaking(getId(), () -> this.outbound.refuseNew(SendFailure.CLOSED));
+			lane.release(resume.handledCount(), this.outbound.acceptedSeq()).whenComplete((ignored, failure) -> {
+				if (failure != null) {
+					logger.warn("Session " + getId() + " could not be handed over: " + failure.getMessage());
+				}
+				released.complete(null);
+			});
 		});
 		return released;
 	}
@@ -833,18 +840,27 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * being read for a moment if that filled a healthy session's send buffer ({@link InboundBackPressure}).
 	 */
 	void handleInbound(WebSocketMessage<?> message, InboundBackPressure.Handling handling) throws Exception {
-		if (this.resumeReceiver != null) {
-			this.resumeReceiver.handling(message);
+		if (!this.inboundGate.enter()) {
+			// Being handed over, and released without it: the client sends it again where the session goes.
+			return;
 		}
 		try {
-			if (this.registry.backPressure().handle(this.reader, handling)) {
-				this.statistics.inboundPauses.increment();
+			if (this.resumeReceiver != null) {
+				this.resumeReceiver.handling(message);
+			}
+			try {
+				if (this.registry.backPressure().handle(this.reader, handling)) {
+					this.statistics.inboundPauses.increment();
+				}
+			}
+			finally {
+				if (this.resumeReceiver != null) {
+					this.resumeReceiver.handled(message);
+				}
 			}
 		}
 		finally {
-			if (this.resumeReceiver != null) {
-				this.resumeReceiver.handled(message);
-			}
+			this.inboundGate.exit();
 		}
 	}
 

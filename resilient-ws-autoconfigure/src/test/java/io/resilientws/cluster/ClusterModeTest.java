@@ -71,6 +71,10 @@ class ClusterModeTest {
 	}
 
 	static TestWebSocketServer clusterInstance(int redisPort, String nodeId, String... properties) {
+		return clusterInstanceBuilder(redisPort, nodeId, properties).start();
+	}
+
+	static TestWebSocketServer.Builder clusterInstanceBuilder(int redisPort, String nodeId, String... properties) {
 		TestWebSocketServer.Builder builder = TestWebSocketServer.builder()
 			.resilientWsAutoConfiguration(true)
 			.property("spring.data.redis.host", "127.0.0.1")
@@ -84,7 +88,7 @@ class ClusterModeTest {
 			String[] pair = property.split("=", 2);
 			builder.property(pair[0], pair[1]);
 		}
-		return builder.start();
+		return builder;
 	}
 
 	static ServerSessionRegistry registry(TestWebSocketServer instance) {

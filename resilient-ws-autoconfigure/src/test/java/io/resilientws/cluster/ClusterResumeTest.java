@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +31,9 @@ import io.resilientws.testsupport.TcpProxy;
 import io.resilientws.testsupport.TestWebSocketServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.web.socket.TextMessage;
+import org.springframework.web.socket.WebSocketSession;
+import org.springframework.web.socket.handler.TextWebSocketHandler;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -110,6 +114,62 @@ class ClusterResumeTest {
 		assertThat(client.answers).as("two resumes, both recovered").hasSize(3)
 			.allSatisfy((answer) -> assertThat(answer.reason()).isNull());
 		assertThat(client.answers.subList(1, 3)).allMatch(ResumeFrame.Session::recovered);
+	}
+
+	// Tomcat tells the handler of a close it starts itself at once, on the closing thread, while the
+	// reading thread may still be in the handler: the count handed over must wait for that handler.
+	@Test
+	void aMessageStillBeingHandledWhenTheDrainClosesTheConnectionIsHandledOnceAcrossTheHandOver() throws Exception {
+		this.redis = this.closer.add(RedisServer.start());
+		HoldingHandler firstHandler = new HoldingHandler();
+		HoldingHandler secondHandler = new HoldingHandler();
+		secondHandler.release.countDown();
+		this.first = this.closer.add(instanceBuilder(this.redis, "node-a").handler(firstHandler).start());
+		this.second = this.closer.add(instanceBuilder(this.redis, "node-b").handler(secondHandler).start());
+		awaitView(this.first, 2);
+		awaitView(this.second, 2);
+		this.balancer = this.closer.add(TcpProxy.start(this.first.port()));
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		client.send("c-0");
+		client.send(HoldingHandler.HELD);
+		assertThat(firstHandler.holding.await(WAIT.toSeconds(), TimeUnit.SECONDS)).as("the handler holds").isTrue();
+
+		this.balancer.retarget(this.second.port());
+		CompletableFuture<Void> stopping = CompletableFuture.runAsync(this.first::stop);
+		await().atMost(WAIT).until(() -> !client.closeCodes.isEmpty());
+		firstHandler.release.countDown();
+		await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> tryResume(client, url(this.balancer)));
+		stopping.join();
+		client.send("c-2");
+		await().atMost(WAIT).until(() -> client.received.contains("c-2"));
+
+		List<String> handled = new ArrayList<>(firstHandler.handled);
+		handled.addAll(secondHandler.handled);
+		assertThat(handled).as("handled by the two instances' handlers").containsExactly("c-0", HoldingHandler.HELD, "c-2");
+		assertThat(client.received).as("their echoes").containsExactly("c-0", HoldingHandler.HELD, "c-2");
+	}
+
+	/** Echoes and records what it handles; holds {@link #HELD} until released, as a slow handler would. */
+	private static final class HoldingHandler extends TextWebSocketHandler {
+
+		static final String HELD = "held";
+
+		final List<String> handled = new CopyOnWriteArrayList<>();
+
+		final CountDownLatch holding = new CountDownLatch(1);
+
+		final CountDownLatch release = new CountDownLatch(1);
+
+		@Override
+		protected void handleTextMessage(WebSocketSession session, TextMessage message) throws Exception {
+			this.handled.add(message.getPayload());
+			if (message.getPayload().equals(HELD)) {
+				this.holding.countDown();
+				this.release.await(WAIT.toSeconds(), TimeUnit.SECONDS);
+			}
+			session.sendMessage(message);
+		}
+
 	}
 
 	@Test
@@ -358,9 +418,13 @@ class ClusterResumeTest {
 	}
 
 	private static TestWebSocketServer instance(RedisServer redis, String nodeId) {
+		return instanceBuilder(redis, nodeId).start();
+	}
+
+	private static TestWebSocketServer.Builder instanceBuilder(RedisServer redis, String nodeId) {
 		// The default request timeout: a journal command unanswered within it (a loaded machine) marks the
 		// session as not resumable elsewhere, which these tests are not about.
-		return ClusterModeTest.clusterInstance(redis.port(), nodeId, "resilient-ws.server.resume.enabled=true",
+		return ClusterModeTest.clusterInstanceBuilder(redis.port(), nodeId, "resilient-ws.server.resume.enabled=true",
 				"resilient-ws.server.shutdown.drain-period=100ms", "resilient-ws.server.shutdown.timeout=5s",
 				"resilient-ws.cluster.request-timeout=2s", "resilient-ws.cluster.node-timeout=3s");
 	}

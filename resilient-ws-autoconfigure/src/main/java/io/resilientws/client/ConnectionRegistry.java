@@ -51,7 +51,7 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 
 	private final ExecutorService ioPool;
 
-	private final WebSocketConnector connector;
+	private final NettyConnector connector;
 
 	private final Consumer<ConnectionEvent> events;
 
@@ -87,7 +87,7 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 		this.scheduler = scheduler;
 		this.heartbeats = new HeartbeatSweep(scheduler);
 		this.ioPool = ioPool;
-		this.connector = new WebSocketConnector(this.ioPool, sslContexts);
+		this.connector = new NettyConnector(this.ioPool, sslContexts);
 		this.events = events;
 		this.defaults = defaults;
 		this.shutdownTimeout = shutdownTimeout;
@@ -210,6 +210,7 @@ public class ConnectionRegistry implements SmartLifecycle, DisposableBean {
 	public void destroy() {
 		this.running = false;
 		this.connections.values().forEach(ManagedConnection::shutdown);
+		this.connector.close();
 		this.ioPool.shutdown();
 		try {
 			if (!this.ioPool.awaitTermination(1, TimeUnit.SECONDS)) {

@@ -44,8 +44,6 @@ final class ConnectionStateMachine {
 
 	private static final int PROTOCOL_ERROR = 1002;
 
-	private static final int POLICY_VIOLATION = 1008;
-
 	private static final int MESSAGE_TOO_BIG = 1009;
 
 	private final ManagedConnection connection;
@@ -514,8 +512,8 @@ final class ConnectionStateMachine {
 			if (attemptGeneration != this.generation) {
 				return;
 			}
-			// No close frame carries 1006: the JDK reports a connection that ended without one (the peer's
-			// TCP close, a FIN) as onClose(1006, ""). That is a loss, not a clean close by the peer.
+			// No close frame carries 1006: the transport reports a connection that ended without one (the
+			// peer's TCP close, a FIN) as onClose(1006, ""). That is a loss, not a clean close by the peer.
 			boolean abnormal = code == CloseEvent.ABNORMAL_CLOSURE;
 			String description = (abnormal && reason.isEmpty()) ? "connection closed without a close frame" : reason;
 			switch (this.state) {
@@ -547,7 +545,7 @@ final class ConnectionStateMachine {
 				this.callbacks.handler((h) -> h.onError(this.connection, failure));
 				if (failure instanceof ProtocolException) {
 					// The peer broke the protocol (a bad frame, or a close code no server may send, such as
-					// 1010) and the JDK has already closed with 1002. Like a 1002 from the peer, that would
+					// 1010) and the transport has already closed with 1002. Like a 1002 from the peer, that would
 					// only happen again: report 1002 so the policy decides, instead of a reconnecting 1006.
 					Throwable cause = (failure.getCause() != null) ? failure.getCause() : failure;
 					lost(PROTOCOL_ERROR, HandshakeFailures.describeProtocolError(cause), CloseInitiator.ABNORMAL, false,
@@ -567,10 +565,10 @@ final class ConnectionStateMachine {
 
 	/**
 	 * The server sent a message over {@code inbound.max-message-size}: that would only happen again, so
-	 * the connection ends with 1009 and does not reconnect. The JDK client may not send 1009 (it keeps
-	 * that code for itself), so the close frame says 1008; the rest of the message is read and dropped
-	 * until the server answers (the JDK then closes the socket), and the link is dropped after
-	 * close-timeout if it does not.
+	 * the connection ends with 1009 and does not reconnect. The rest of the message is read and dropped
+	 * until the server answers the close (the transport then closes the socket), and the link is
+	 * dropped after close-timeout if it does not. (A single frame over the limit never gets here whole:
+	 * the transport's decoder refuses it and has sent the 1009 itself.)
 	 */
 	private void messageTooBig(int attemptGeneration, WebSocket ws) {
 		String reason = "message of more than " + this.settings.maxMessageSize() + " bytes (inbound.max-message-size)";
@@ -584,7 +582,7 @@ final class ConnectionStateMachine {
 			closed(new CloseEvent(MESSAGE_TOO_BIG, reason, false, CloseInitiator.LOCAL, false, 0, null), after);
 		}
 		after.run(this.lock);
-		ws.sendClose(POLICY_VIOLATION, "message too big").whenComplete((ignored, failure) -> {
+		ws.sendClose(MESSAGE_TOO_BIG, "message too big").whenComplete((ignored, failure) -> {
 			if (failure != null) {
 				ws.abort();
 			}
@@ -723,12 +721,11 @@ final class ConnectionStateMachine {
 			machine.generation++;
 			machine.callbacks.handler((h) -> h.onError(machine.connection,
 					new ProtocolException("resume protocol: " + description)));
-			// As for a message too big: the JDK client may not send 1002, so the close frame says 1008; the
-			// link is dropped after close-timeout if the server does not answer.
+			// As for a message too big: the link is dropped after close-timeout if the server does not answer.
 			machine.scheduler.schedule(ws::abort, machine.clock.instant().plus(machine.settings.closeTimeout()));
 			machine.lost(PROTOCOL_ERROR, "resume protocol error: " + description, CloseInitiator.ABNORMAL, false, null,
 					after);
-			after.add(() -> ws.sendClose(POLICY_VIOLATION, "resume protocol error").whenComplete((ignored, failure) -> {
+			after.add(() -> ws.sendClose(PROTOCOL_ERROR, "resume protocol error").whenComplete((ignored, failure) -> {
 				if (failure != null) {
 					ws.abort();
 				}

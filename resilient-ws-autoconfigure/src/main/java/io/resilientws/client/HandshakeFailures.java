@@ -1,8 +1,6 @@
 package io.resilientws.client;
 
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
-import java.net.http.WebSocketHandshakeException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -19,11 +17,11 @@ import org.jspecify.annotations.Nullable;
  * reason, and the server's {@code Retry-After} when it refused the handshake with 429 or 503.
  * <p>
  * The description is what the log, {@code lastClose} on the actuator endpoint and health show, so it
- * is a fixed vocabulary, never the transport's text as is: the JDK's connect-time messages quote the
+ * is a fixed vocabulary, never the transport's text as is: connect-time exception messages can quote the
  * request's header values (often credentials) and the bytes of the response (chosen by whoever
  * answered). A connect failure is named by its kind and exception class only; a loss of an open
  * connection keeps the exception's message, escaped and cut short, because there it comes from the
- * socket or the JDK's frame parser, not from the request. The whole exception still reaches
+ * socket or the frame decoder, not from the request. The whole exception still reaches
  * {@link ConnectionHandler#onError}.
  */
 final class HandshakeFailures {
@@ -39,9 +37,9 @@ final class HandshakeFailures {
 	 * &lt;exception class&gt;" or "connect failed: &lt;exception class&gt;".
 	 */
 	static String describe(Throwable failure) {
-		HttpResponse<?> response = response(failure);
-		if (response != null) {
-			return "handshake refused with HTTP " + response.statusCode();
+		HandshakeRefusedException refused = find(failure, HandshakeRefusedException.class);
+		if (refused != null) {
+			return "handshake refused with HTTP " + refused.status();
 		}
 		if (find(failure, HttpTimeoutException.class) != null) {
 			return "connect timed out";
@@ -58,7 +56,7 @@ final class HandshakeFailures {
 		return "connection lost: " + safeSummary(failure);
 	}
 
-	/** "protocol error: &lt;message, escaped and cut short&gt;" (the JDK's message says which rule the peer broke). */
+	/** "protocol error: &lt;message, escaped and cut short&gt;" (the decoder's message says which rule the peer broke). */
 	static String describeProtocolError(Throwable failure) {
 		String message = failure.getMessage();
 		return "protocol error: " + ((message != null) ? SafeText.escape(message, MAX_MESSAGE)
@@ -73,11 +71,11 @@ final class HandshakeFailures {
 
 	/** The delay the server asked for, if it refused with 429 or 503 and a valid Retry-After. */
 	static Optional<Duration> retryAfter(Throwable failure, Instant now) {
-		HttpResponse<?> response = response(failure);
-		if (response == null || (response.statusCode() != 429 && response.statusCode() != 503)) {
+		HandshakeRefusedException refused = find(failure, HandshakeRefusedException.class);
+		if (refused == null || (refused.status() != 429 && refused.status() != 503) || refused.retryAfter() == null) {
 			return Optional.empty();
 		}
-		return response.headers().firstValue("Retry-After").flatMap((value) -> parseRetryAfter(value.trim(), now));
+		return parseRetryAfter(refused.retryAfter().trim(), now);
 	}
 
 	/** Seconds or an HTTP date, at most {@link ReconnectSettings#MAX_RETRY_AFTER}. */
@@ -96,15 +94,6 @@ final class HandshakeFailures {
 		catch (DateTimeParseException notADate) {
 			return Optional.empty();
 		}
-	}
-
-	private static @Nullable HttpResponse<?> response(Throwable failure) {
-		for (Throwable t = failure; t != null; t = t.getCause()) {
-			if (t instanceof WebSocketHandshakeException handshake) {
-				return handshake.getResponse();
-			}
-		}
-		return null;
 	}
 
 	private static <T extends Throwable> @Nullable T find(Throwable failure, Class<T> type) {

@@ -109,7 +109,7 @@ public final class ManagedConnection {
 		return snapshot().protocol();
 	}
 
-	/** The negotiated extensions: always "", the JDK client offers none. */
+	/** The negotiated extensions: always "", the client offers none. */
 	public String extensions() {
 		return "";
 	}

@@ -12,7 +12,7 @@ import io.resilientws.send.OutboundMessage;
 import org.jspecify.annotations.Nullable;
 
 /**
- * The JDK listener of one connect attempt. Assembles fragmented messages, answers the heartbeat, and
+ * The listener of one connect attempt (the JDK's listener interface, which {@link NettyWebSocket} calls). Assembles fragmented messages, answers the heartbeat, and
  * asks for the next frame only after the handler has taken the current message (back-pressure onto
  * the socket). It asks for the first frame only when the connection tells it to
  * ({@link ManagedConnection} does so once the attempt is OPEN and its {@code onOpen} is queued), so no
@@ -53,7 +53,7 @@ final class TransportListener implements WebSocket.Listener {
 
 	private final ByteArrayOutputStream binary = new ByteArrayOutputStream();
 
-	/** Bytes of the message being assembled; only touched by the JDK's serial listener calls. */
+	/** Bytes of the message being assembled; only touched by the transport's serial listener calls. */
 	private long messageSize;
 
 	/** Set once a message went over the limit: everything after it is read and dropped. */
@@ -163,6 +163,11 @@ final class TransportListener implements WebSocket.Listener {
 
 	@Override
 	public void onError(WebSocket webSocket, Throwable error) {
+		if (error instanceof InboundMessageTooBigException) {
+			// One frame over the limit, refused by the transport before it was buffered.
+			this.owner.messageTooBig(this.generation, webSocket);
+			return;
+		}
 		this.owner.transportFailed(this.generation, error);
 	}
 

@@ -9,6 +9,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
+import io.resilientws.testsupport.FailingTcpServer;
 import io.resilientws.testsupport.ManualTaskScheduler;
 import io.resilientws.testsupport.RecordingHandler;
 import io.resilientws.testsupport.RetryAfterServer;
@@ -17,6 +18,8 @@ import io.resilientws.testsupport.TestWebSocketServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -128,6 +131,25 @@ class ManagedConnectionTimingTest {
 			// Spread upward by the default jitter share (500ms of 1s): 15s to 22.5s, never earlier.
 			assertThat(Duration.between(closedAt, this.handler.lastClose().nextAttemptAt()))
 				.isBetween(Duration.ofSeconds(15), Duration.ofMillis(22_500));
+		}
+	}
+
+	// Issue 10: the JDK's HttpClient, the transport before, opened a second TCP connection a few
+	// milliseconds after each reset or closed handshake (not after a timeout): two per backoff step.
+	@ParameterizedTest
+	@EnumSource(FailingTcpServer.Mode.class)
+	void eachConnectAttemptOpensExactlyOneTcpConnection(FailingTcpServer.Mode mode) {
+		try (FailingTcpServer server = FailingTcpServer.start(mode)) {
+			ManagedConnection connection = start(server.url(),
+					(settings) -> settings.connectTimeout(Duration.ofMillis(300)).reconnectJitter(Duration.ZERO));
+			for (int attempt = 1; attempt <= 3; attempt++) {
+				int attempts = attempt;
+				await().atMost(WAIT).until(() -> this.handler.closes.size() == attempts
+						&& connection.state() == ConnectionState.WAITING_TO_RECONNECT);
+				await().atMost(WAIT).until(() -> server.connections() >= attempts);
+				assertThat(server.connections()).as("TCP connections after %d attempts", attempts).isEqualTo(attempts);
+				this.clock.advanceTo(connection.nextAttemptAt().orElseThrow());
+			}
 		}
 	}
 

@@ -96,7 +96,7 @@ class NodeWsServerTest {
 
 	/**
 	 * The close-code table of the README ("Which closes reconnect"), against a server that sends each code.
-	 * 1010 is a client's code: the JDK refuses it from a server as a protocol error and closes with 1002.
+	 * 1010 is a client's code: the client refuses it from a server as a protocol error and closes with 1002.
 	 */
 	@ParameterizedTest(name = "server closes with {0}: the client sees {1}, reconnects {2}")
 	@CsvSource({ "1000, 1000, false", "1001, 1001, true", "1002, 1002, false", "1003, 1003, false",

@@ -83,27 +83,31 @@ class SendPathTest {
 		ManagedConnection connection = open(OverflowPolicy.DROP_OLDEST, UnaryOperator.identity());
 		this.proxy.freeze();
 		List<SendResult> results = new ArrayList<>();
+		List<String> prefixes = new ArrayList<>();
 		for (int i = 0; i < 2000 && results.stream().noneMatch(SendPathTest::failed); i++) {
 			results.add(connection.send(i + ":" + CHUNK));
+			prefixes.add(String.valueOf(i));
 		}
 		// More after the first eviction, all accepted, until four more older ones were pushed out (the
 		// kernel's buffers may still take a few: the transport writes them on its own thread).
 		for (int i = 0; i < 2000 && results.stream().filter(SendPathTest::failed).count() < 5; i++) {
 			results.add(connection.send("late" + i + ":" + CHUNK));
+			prefixes.add("late" + i);
 		}
 		assertThat(results).allMatch(SendResult::isAccepted);
 		assertThat(connection.bufferedAmount()).isLessThanOrEqualTo(LIMIT);
 		this.proxy.unfreeze();
 		List<String> delivered = new ArrayList<>();
 		int dropped = 0;
-		for (SendResult result : results) {
+		for (int i = 0; i < results.size(); i++) {
+			SendResult result = results.get(i);
 			await().atMost(WAIT).until(() -> result.delivery().isDone());
 			if (failed(result)) {
 				assertThat(failureOf(result)).isEqualTo(SendFailure.DROPPED_OLDEST);
 				dropped++;
 			}
 			else {
-				delivered.add(prefixOf(result, results));
+				delivered.add(prefixes.get(i));
 			}
 		}
 		assertThat(dropped).isGreaterThanOrEqualTo(4);
@@ -249,11 +253,6 @@ class SendPathTest {
 
 	private static String prefix(String message) {
 		return message.substring(0, message.indexOf(':'));
-	}
-
-	private static String prefixOf(SendResult result, List<SendResult> results) {
-		int index = results.indexOf(result);
-		return (index < results.size() - 4) ? String.valueOf(index) : "late" + (index - (results.size() - 4));
 	}
 
 	private static List<String> prepend(String first, List<String> rest) {

@@ -42,6 +42,10 @@ const finish = () => {
   if (finished) return;
   finished = true;
   const done = slowest();
+  if (done !== count && process.env.CHAT_PROBE_STALLS) {
+    require('fs').appendFileSync(process.env.CHAT_PROBE_STALLS, `${JSON.stringify({ sent, delivered, echoes,
+      millis: Date.now() - start })}\n`);
+  }
   process.stdout.write(`${JSON.stringify({ delivered: done, sent, millis: Date.now() - start,
     complete: done === count, closes })}\n`);
   process.exit(0);
@@ -54,7 +58,10 @@ receivers.forEach((ws, i) => ws.on('message', () => {
   }
   pump();
 }));
-sender.on('message', () => {});
+let echoes = 0;
+sender.on('message', () => {
+  echoes++;
+});
 [sender, ...receivers].forEach((ws, i) => {
   const name = (i === 0) ? 'sender' : `receiver${i}`;
   ws.on('open', () => {

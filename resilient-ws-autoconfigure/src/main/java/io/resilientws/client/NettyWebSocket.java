@@ -4,12 +4,7 @@ import java.io.IOException;
 import java.net.ProtocolException;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.CodingErrorAction;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -64,6 +59,10 @@ import org.jspecify.annotations.Nullable;
  * </ul>
  * What the listener receives is copied out of Netty's buffers, so nothing here is reference-counted
  * beyond the read that produced it.
+ * <p>
+ * Longer than most classes here because it is both halves of one connection, which the JDK splits
+ * into {@code WebSocket} and its {@code Listener}: the read side and the write side share the close
+ * state (nothing is written after a close frame, a peer's close is answered once).
  */
 final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSocket {
 
@@ -110,12 +109,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 	private boolean continuingText;
 
 	/** Decodes a text message across its frames (a character may be split between two). */
-	private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
-		.onMalformedInput(CodingErrorAction.REPORT)
-		.onUnmappableCharacter(CodingErrorAction.REPORT);
-
-	/** The bytes of a character that a frame split, to be decoded with the next frame. */
-	private @Nullable ByteBuffer splitCharacter;
+	private final Utf8Fragments text = new Utf8Fragments();
 
 	// ---- outbound: whether the message under way continues (the state machine sends one at a time) ----
 
@@ -228,7 +222,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 			this.continuingText = !last;
 			String part;
 			try {
-				part = decode(frame.content(), last);
+				part = this.text.decode(frame.content().nioBuffer(), last);
 			}
 			catch (CharacterCodingException invalid) {
 				protocolViolated(ctx, WebSocketCloseStatus.INVALID_PAYLOAD_DATA, "invalid UTF-8 in a text message");
@@ -259,31 +253,6 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 			String reason = (close.statusCode() == -1) ? "" : close.reasonText();
 			this.pending.add(new Inbound.Close(code, reason));
 		}
-	}
-
-	private String decode(ByteBuf content, boolean last) throws CharacterCodingException {
-		ByteBuffer bytes = content.nioBuffer();
-		ByteBuffer split = this.splitCharacter;
-		if (split != null) {
-			bytes = ByteBuffer.allocate(split.remaining() + bytes.remaining()).put(split).put(bytes).flip();
-			this.splitCharacter = null;
-		}
-		CharBuffer chars = CharBuffer.allocate((int) (bytes.remaining() * (double) this.utf8.maxCharsPerByte()) + 1);
-		CoderResult result = this.utf8.decode(bytes, chars, last);
-		if (!result.isError() && last) {
-			result = this.utf8.flush(chars);
-		}
-		if (result.isError()) {
-			this.utf8.reset();
-			result.throwException();
-		}
-		if (last) {
-			this.utf8.reset();
-		}
-		else if (bytes.hasRemaining()) {
-			this.splitCharacter = ByteBuffer.allocate(bytes.remaining()).put(bytes).flip();
-		}
-		return chars.flip().toString();
 	}
 
 	private static ByteBuffer copy(ByteBuf content) {

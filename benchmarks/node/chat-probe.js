@@ -42,13 +42,23 @@ const finish = () => {
   if (finished) return;
   finished = true;
   const done = slowest();
-  if (done !== count && process.env.CHAT_PROBE_STALLS) {
-    require('fs').appendFileSync(process.env.CHAT_PROBE_STALLS, `${JSON.stringify({ sent, delivered, echoes,
-      millis: Date.now() - start })}\n`);
-  }
-  process.stdout.write(`${JSON.stringify({ delivered: done, sent, millis: Date.now() - start,
+  const report = () => {
+    process.stdout.write(`${JSON.stringify({ delivered: done, sent, millis: Date.now() - start,
     complete: done === count, closes })}\n`);
-  process.exit(0);
+    process.exit(0);
+  };
+  if (done === count || !process.env.CHAT_PROBE_STALLS) {
+    report();
+    return;
+  }
+  // A stalled run: what the sender got back, and (starter only) what the server still buffers.
+  const stats = url.replace(/^ws/, 'http').replace(/\/chat$/, '/control/chat-buffers');
+  const record = (buffers) => {
+    require('fs').appendFileSync(process.env.CHAT_PROBE_STALLS, `${JSON.stringify({ sent, delivered, echoes,
+      millis: Date.now() - start, buffers })}\n`);
+    report();
+  };
+  fetch(stats).then((r) => r.json()).then(record, (e) => record(String(e)));
 };
 
 receivers.forEach((ws, i) => ws.on('message', () => {

@@ -291,6 +291,16 @@ public class BenchServerApp implements WebSocketConfigurer {
 			return stats;
 		}
 
+		/** The chat's sessions' send buffers in bytes (starter only): where a stalled run's last copies wait. */
+		@GetMapping("/control/chat-buffers")
+		List<Long> chatBuffers() {
+			return (this.registry == null) ? List.of() : this.registry.sessions()
+				.stream()
+				.filter((session) -> session.endpoint().equals("/chat"))
+				.map(io.resilientws.server.ManagedSession::bufferedAmount)
+				.toList();
+		}
+
 		@GetMapping("/control/closes")
 		List<Map<String, Object>> closes() {
 			synchronized (this.closes) {

@@ -413,7 +413,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 		this.demand.getAndUpdate((current) -> (Long.MAX_VALUE - current < n) ? Long.MAX_VALUE : current + n);
 		Channel current = this.channel;
 		if (current != null) {
-			current.eventLoop().execute(this::deliver);
+			onEventLoop(current, this::deliver);
 		}
 	}
 
@@ -454,7 +454,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 			sent.completeExceptionally(new IOException("not connected"));
 			return sent;
 		}
-		current.eventLoop().execute(() -> {
+		onEventLoop(current, () -> {
 			if (this.outputClosed) {
 				sent.complete(this);
 				return;
@@ -480,7 +480,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 			sent.completeExceptionally(new IOException("not connected"));
 			return sent;
 		}
-		current.eventLoop().execute(() -> {
+		onEventLoop(current, () -> {
 			if (this.outputClosed) {
 				frame.release();
 				sent.completeExceptionally(new IOException("output closed"));
@@ -489,6 +489,16 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 			current.writeAndFlush(frame).addListener((future) -> completeWith(sent, future.cause()));
 		});
 		return sent;
+	}
+
+	/** Runs {@code task} on the channel's event loop: at once when already there (no hop per message). */
+	private static void onEventLoop(Channel channel, Runnable task) {
+		if (channel.eventLoop().inEventLoop()) {
+			task.run();
+		}
+		else {
+			channel.eventLoop().execute(task);
+		}
 	}
 
 	private void completeWith(CompletableFuture<WebSocket> sent, @Nullable Throwable failure) {

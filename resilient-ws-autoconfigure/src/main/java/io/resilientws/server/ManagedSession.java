@@ -6,6 +6,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
@@ -178,8 +179,11 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	/** Completes once a draining instance has handed the session over; null unless it is being handed over. */
 	private volatile @Nullable CompletableFuture<Void> handedOver;
 
-	/** Keeps the release of a session handed over behind the message its handler is working on. */
-	private final InboundGate inboundGate = new InboundGate();
+	/**
+	 * Keeps the release of a session handed over behind the message its handler is working on; null for
+	 * sessions that are never handed over (no resume, or no cluster), which then pay nothing per message.
+	 */
+	private final @Nullable InboundGate inboundGate;
 
 	/**
 	 * @param resume the resume state of a session whose client asked for it; its connection can then be
@@ -240,6 +244,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			}
 		});
 		this.store = registry.resumeStore();
+		this.inboundGate = (resume != null && this.store.shared()) ? new InboundGate() : null;
 		this.resumeReceiver = (resume != null) ? new ResumeReceiver(resume, this.outbound, registry.scheduler(),
 				() -> this.journal, registry.pool()) : null;
 		if (resume != null && this.store.shared()) {
@@ -518,7 +523,8 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return CompletableFuture.completedFuture(null);
 		}
 		// The connection's close can be reported while the handler still works on a client message.
-		this.inboundGate.shut(() -> {
+		InboundGate gate = Objects.requireNonNull(this.inboundGate, "a session with a journal has a gate");
+		gate.shut(() -> {
 			this.store.stopTaking(getId(), () -> this.outbound.refuseNew(SendFailure.CLOSED));
 			lane.release(resume.handledCount(), this.outbound.acceptedSeq()).whenComplete((ignored, failure) -> {
 				if (failure != null) {
@@ -840,7 +846,8 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	 * being read for a moment if that filled a healthy session's send buffer ({@link InboundBackPressure}).
 	 */
 	void handleInbound(WebSocketMessage<?> message, InboundBackPressure.Handling handling) throws Exception {
-		if (!this.inboundGate.enter()) {
+		InboundGate gate = this.inboundGate;
+		if (gate != null && !gate.enter()) {
 			// Being handed over, and released without it: the client sends it again where the session goes.
 			return;
 		}
@@ -860,7 +867,9 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			}
 		}
 		finally {
-			this.inboundGate.exit();
+			if (gate != null) {
+				gate.exit();
+			}
 		}
 	}
 

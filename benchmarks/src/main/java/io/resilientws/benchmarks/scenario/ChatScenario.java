@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import io.resilientws.benchmarks.driver.Env;
+import io.resilientws.benchmarks.driver.ProcessCost;
 import io.resilientws.benchmarks.driver.ServerProcess;
 import io.resilientws.benchmarks.driver.ServerProcess.Kind;
 import io.resilientws.benchmarks.report.Results;
@@ -33,12 +34,19 @@ import static io.resilientws.benchmarks.report.Results.fmt;
  * <p>
  * Delivered msg/s is {@code count} over the time until the slowest receiver had them all; a run that
  * does not complete (a client was cut, after which nothing more is sent) counts what arrived within
- * the {@code bound}. Options: {@code --reps=3 --limits=64KB,256KB,512KB,1MB --count=20000
+ * the {@code bound}. Each run also reports the server's CPU time and context switches per delivered
+ * message ({@link ProcessCost}): the two Spring servers differ in how many thread hand-offs a message
+ * takes (§18 of BENCHMARKS.md). Options: {@code --reps=3 --limits=64KB,256KB,512KB,1MB --count=20000
  * --window=200 --receivers=1 --bound=20 --deflate-limit=256KB}.
  */
 public final class ChatScenario {
 
-	record Run(double rate, int delivered, boolean complete, List<String> closes, long pauses) {
+	/**
+	 * @param cpuMicros the server's CPU time per delivered message
+	 * @param switches the server's context switches per delivered message
+	 */
+	record Run(double rate, int delivered, boolean complete, List<String> closes, long pauses, double cpuMicros,
+			double switches) {
 	}
 
 	private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -96,8 +104,10 @@ public final class ChatScenario {
 							this.runs.computeIfAbsent(variant, (k) -> new LinkedHashMap<>())
 								.computeIfAbsent(server.kind(), (k) -> new ArrayList<>())
 								.add(run);
-							System.out.println(fmt("%-22s rep %d %-13s %,8.0f msg/s  delivered %,6d/%,d%s%s  load %s",
-									variant, rep + 1, server.kind().label(), run.rate, run.delivered, this.count,
+							System.out.println(fmt("%-22s rep %d %-13s %,8.0f msg/s  delivered %,6d/%,d  %.1f µs and %.2f"
+									+ " switches/msg%s%s  load %s",
+									variant, rep + 1, server.kind().label(), run.rate, run.delivered, this.count, run.cpuMicros,
+									run.switches,
 									run.closes.isEmpty() ? "" : "  closed: " + run.closes,
 									(server.kind() == Kind.STARTER) ? "  sender paused " + run.pauses + "x" : "",
 									Results.loadAverage()));
@@ -114,6 +124,7 @@ public final class ChatScenario {
 
 	private Run runOne(ServerProcess server, boolean deflate) {
 		long pausesBefore = pauses(server);
+		ProcessCost costBefore = ProcessCost.of(server.pid());
 		List<String> command = List.of("node", Env.benchmarksDir().resolve("node/chat-probe.js").toString(),
 				"--url=ws://127.0.0.1:" + server.port() + "/chat", "--count=" + this.count, "--window=" + this.window,
 				"--receivers=" + this.receivers, "--deflate=" + deflate, "--bound=" + this.boundSeconds * 1000);
@@ -141,7 +152,9 @@ public final class ChatScenario {
 				Map<?, ?> c = (Map<?, ?>) close;
 				closes.add(c.get("client") + " " + c.get("code") + " at " + c.get("atMillis") + " ms");
 			}
-			return new Run(rate, delivered, complete, closes, pauses(server) - pausesBefore);
+			ProcessCost cost = ProcessCost.of(server.pid());
+			return new Run(rate, delivered, complete, closes, pauses(server) - pausesBefore,
+					cost.cpuMicrosPerMessage(costBefore, delivered), cost.switchesPerMessage(costBefore, delivered));
 		}
 		catch (IOException ex) {
 			throw new UncheckedIOException(ex);
@@ -172,7 +185,8 @@ public final class ChatScenario {
 				+ "%d runs per server and variant after one uncounted warm-up run, servers run in turn in each rep. "
 				+ "Delivered msg/s = %,d over the time until the slowest receiver had them all; a run that did not "
 				+ "complete counts what arrived within %d s. "
-				+ "Ratio = median over plain Spring's median in the same variant. Load average before: %s, after: %s.",
+				+ "Ratio = median over plain Spring's median in the same variant. Server CPU and context switches "
+				+ "(all its threads, from /proc) per delivered message, over each run. Load average before: %s, after: %s.",
 				this.receivers, this.count, this.window, this.reps, this.count, this.boundSeconds, loadBefore,
 				Results.loadAverage()))
 			.line("");
@@ -187,11 +201,14 @@ public final class ChatScenario {
 						? Results.spread(list.stream().map((run) -> (double) run.pauses).toList(), "%.0f") : "–";
 				rows.add(List.of(variant, kind.label(), Results.spread(rates(list), "%,.0f"),
 						fmt("%.2f", Results.median(rates(list)) / plain), cut + "/" + list.size(),
-						incomplete + "/" + list.size(), pauses));
+						incomplete + "/" + list.size(), pauses,
+						Results.spread(list.stream().map(Run::cpuMicros).toList(), "%.1f"),
+						Results.spread(list.stream().map(Run::switches).toList(), "%.2f")));
 			}
 		});
 		results.table(List.of("limit, deflate", "server", "delivered msg/s, median (min–max)", "ratio to plain Spring",
-				"runs with a client closed", "runs incomplete", "sender paused (resilient-ws), times per run"), rows);
+				"runs with a client closed", "runs incomplete", "sender paused (resilient-ws), times per run",
+				"server CPU µs/msg", "server context switches/msg"), rows);
 		results.write();
 	}
 

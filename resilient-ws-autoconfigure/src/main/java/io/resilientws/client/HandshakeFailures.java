@@ -33,13 +33,14 @@ final class HandshakeFailures {
 	}
 
 	/**
-	 * One of "handshake refused with HTTP &lt;status&gt;", "connect timed out", "TLS handshake failed:
-	 * &lt;exception class&gt;" or "connect failed: &lt;exception class&gt;".
+	 * One of "handshake refused with HTTP &lt;status&gt;", "invalid upgrade response: &lt;rule&gt;", "connect
+	 * timed out", "TLS handshake failed: &lt;exception class&gt;" or "connect failed: &lt;exception class&gt;".
 	 */
 	static String describe(Throwable failure) {
 		HandshakeRefusedException refused = find(failure, HandshakeRefusedException.class);
 		if (refused != null) {
-			return "handshake refused with HTTP " + refused.status();
+			// Its message is this library's own words: the status, or which rule a 101 broke.
+			return refused.getMessage();
 		}
 		if (find(failure, HttpTimeoutException.class) != null) {
 			return "connect timed out";

@@ -9,8 +9,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * The server answered the opening handshake, but not with a valid upgrade: another status (a 503 with
  * {@code Retry-After}, a 401, a 404), or a 101 that does not complete the handshake (a wrong accept
- * key, a subprotocol that was not offered). Its message names the status only: the response's other
- * headers and body are the server's words.
+ * key, a subprotocol that was not offered). Its message names the status, or for a 101 the rule it
+ * broke, in this class's own words: the response's headers and body are the server's words.
  */
 public final class HandshakeRefusedException extends IOException {
 
@@ -18,10 +18,23 @@ public final class HandshakeRefusedException extends IOException {
 
 	private final transient @Nullable String retryAfter;
 
+	/** A refusal: any status but 101. */
 	HandshakeRefusedException(int status, HttpHeaders headers) {
-		super("handshake refused with HTTP " + status);
+		this(status, headers, "handshake refused with HTTP " + status);
+	}
+
+	private HandshakeRefusedException(int status, HttpHeaders headers, String message) {
+		super(message);
 		this.status = status;
 		this.retryAfter = headers.get(HttpHeaderNames.RETRY_AFTER);
+	}
+
+	/**
+	 * A 101 that does not complete the handshake.
+	 * @param rule what the response got wrong, in fixed words ("a wrong Sec-WebSocket-Accept")
+	 */
+	static HandshakeRefusedException invalidUpgrade(HttpHeaders headers, String rule) {
+		return new HandshakeRefusedException(101, headers, "invalid upgrade response: " + rule);
 	}
 
 	/** The HTTP status the server answered with. */

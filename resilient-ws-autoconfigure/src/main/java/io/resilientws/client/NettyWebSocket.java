@@ -14,6 +14,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLException;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -183,7 +184,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 		}
 		String protocol = response.headers().get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
 		if (protocol != null && !this.offeredSubprotocols.contains(protocol.trim())) {
-			attemptFailed(new HandshakeRefusedException(status, response.headers()));
+			attemptFailed(HandshakeRefusedException.invalidUpgrade(response.headers(), "a subprotocol that was not offered"));
 			return;
 		}
 		try {
@@ -194,7 +195,11 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 					response.status(), Unpooled.EMPTY_BUFFER, headers, EmptyHttpHeaders.INSTANCE));
 		}
 		catch (WebSocketHandshakeException invalid) {
-			attemptFailed(new HandshakeRefusedException(status, response.headers()));
+			// Netty's message quotes the response's headers: onError gets it as the cause, the reason does not.
+			HandshakeRefusedException refused = HandshakeRefusedException.invalidUpgrade(response.headers(),
+					"not a WebSocket upgrade (Upgrade, Connection or Sec-WebSocket-Accept)");
+			refused.initCause(invalid);
+			attemptFailed(refused);
 			return;
 		}
 		// Netty's decoder would send its close frame past the encoder: one that leaves closing to this class.
@@ -256,9 +261,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 	}
 
 	private static ByteBuffer copy(ByteBuf content) {
-		byte[] bytes = new byte[content.readableBytes()];
-		content.getBytes(content.readerIndex(), bytes);
-		return ByteBuffer.wrap(bytes);
+		return ByteBuffer.wrap(ByteBufUtil.getBytes(content));
 	}
 
 	/** A rule broken that Netty's decoder does not see (invalid UTF-8): the same end as one it sees. */

@@ -73,6 +73,24 @@ class ConnectFailureTextTest {
 	}
 
 	@Test
+	void anUpgradeWithASubprotocolThatWasNotOfferedSaysSoInItsOwnWords() {
+		this.server = HostileServer.answering("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				+ "Connection: Upgrade\r\nSec-WebSocket-Accept: s3cr3t\r\nSec-WebSocket-Protocol: evil-s3cr3t\r\n\r\n");
+		CloseEvent close = failOnce("ws://127.0.0.1:" + this.server.port() + "/feed");
+		assertThat(close.reason()).isEqualTo("invalid upgrade response: a subprotocol that was not offered");
+	}
+
+	@Test
+	void anUpgradeWithAWrongAcceptKeySaysSoAndKeepsTheServersTextForOnError() {
+		this.server = HostileServer.answering("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+				+ "Connection: Upgrade\r\nSec-WebSocket-Accept: s3cr3t\r\n\r\n");
+		CloseEvent close = failOnce("ws://127.0.0.1:" + this.server.port() + "/feed");
+		assertThat(close.reason()).startsWith("invalid upgrade response: not a WebSocket upgrade").doesNotContain("s3cr3t");
+		assertThat(this.handler.errors).singleElement()
+			.satisfies((error) -> assertThat(rootOf(error)).hasMessageContaining("s3cr3t"));
+	}
+
+	@Test
 	void aTlsFailureNamesTheTlsHandshakeButNotTheMessage() {
 		this.server = HostileServer.answering("HTTP/1.1 400 Not TLS\r\n\r\n");
 		CloseEvent close = failOnce("wss://127.0.0.1:" + this.server.port() + "/feed");

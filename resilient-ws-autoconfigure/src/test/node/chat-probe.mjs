@@ -2,6 +2,10 @@
 // broadcasts every text it receives. Client A sends <count> texts of 1 KiB random base64, keeping at
 // most <window> in flight to client B (A's own copies are not windowed, as in a real chat).
 //
+// A client's 'open' comes with the server's 101, before the server has registered its session, and a
+// message broadcast in between never reaches it: so A first sends "sync" texts until B has one, and
+// only then starts counting (without that, a run now and then stopped a message or two short).
+//
 // Started by the Java tests: `node chat-probe.mjs <url> <count> <window>`. Prints `open`, then
 // `close <A|B> <code> <reason>` for a close, `progress <delivered to B>` every 500 ms and
 // `done <count> <millis>` once B has them all; exits when its standard input closes.
@@ -26,7 +30,13 @@ const pump = () => {
     sent++;
   }
 };
-b.on('message', () => {
+let synced = false;
+const SYNC = 'sync';
+b.on('message', (data) => {
+  if (data.toString().startsWith(SYNC)) {
+    synced = true;
+    return;
+  }
   delivered++;
   if (delivered === count) {
     log(`done ${count} ${Date.now() - start}`);
@@ -34,13 +44,21 @@ b.on('message', () => {
   pump();
 });
 a.on('message', () => {});
+const sync = () => {
+  if (synced) {
+    log('open');
+    start = Date.now();
+    setInterval(() => log(`progress ${delivered}`), 500);
+    pump();
+    return;
+  }
+  if (a.readyState === WebSocket.OPEN) a.send(SYNC);
+  setTimeout(sync, 20);
+};
 for (const [name, ws] of [['A', a], ['B', b]]) {
   ws.on('open', () => {
     if (++open === 2) {
-      log('open');
-      start = Date.now();
-      setInterval(() => log(`progress ${delivered}`), 500);
-      pump();
+      sync();
     }
   });
   ws.on('close', (code, reason) => log(`close ${name} ${code} ${reason.toString()}`));

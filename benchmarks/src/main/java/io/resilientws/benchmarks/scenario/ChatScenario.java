@@ -32,6 +32,8 @@ import static io.resilientws.benchmarks.report.Results.fmt;
  * client past that {@code bufferedAmount}), all started once per limit, warmed up by one uncounted
  * run each, then run in turn, rep by rep.
  * <p>
+ * The probe counts from the moment every receiver has had a "sync" text, so that no message is sent
+ * before the server has registered every session (a client's 'open' comes before that).
  * Delivered msg/s is {@code count} over the time until the slowest receiver had them all; a run that
  * does not complete (a client was cut, after which nothing more is sent) counts what arrived within
  * the {@code bound}. Each run also reports the server's CPU time and context switches per delivered
@@ -45,8 +47,8 @@ public final class ChatScenario {
 	 * @param cpuMicros the server's CPU time per delivered message
 	 * @param switches the server's context switches per delivered message
 	 */
-	record Run(double rate, int delivered, boolean complete, List<String> closes, long pauses, double cpuMicros,
-			double switches) {
+	record Run(double rate, int delivered, boolean complete, int duplicates, List<String> closes, long pauses,
+			double cpuMicros, double switches) {
 	}
 
 	private static final JsonMapper JSON = JsonMapper.builder().build();
@@ -145,6 +147,7 @@ public final class ChatScenario {
 			int delivered = ((Number) result.get("delivered")).intValue();
 			long millis = ((Number) result.get("millis")).longValue();
 			boolean complete = Boolean.TRUE.equals(result.get("complete"));
+			int duplicates = ((Number) result.get("duplicates")).intValue();
 			double rate = complete ? this.count * 1000.0 / Math.max(1, millis)
 					: delivered * 1000.0 / Math.max(millis, this.boundSeconds * 1000L);
 			List<String> closes = new ArrayList<>();
@@ -153,7 +156,7 @@ public final class ChatScenario {
 				closes.add(c.get("client") + " " + c.get("code") + " at " + c.get("atMillis") + " ms");
 			}
 			ProcessCost cost = ProcessCost.of(server.pid());
-			return new Run(rate, delivered, complete, closes, pauses(server) - pausesBefore,
+			return new Run(rate, delivered, complete, duplicates, closes, pauses(server) - pausesBefore,
 					cost.cpuMicrosPerMessage(costBefore, delivered), cost.switchesPerMessage(costBefore, delivered));
 		}
 		catch (IOException ex) {
@@ -183,6 +186,7 @@ public final class ChatScenario {
 		results.line(fmt("A chat that broadcasts every text it receives (issue 10's probe): one Node `ws` sender, %d Node "
 				+ "`ws` receiver(s), %,d texts of 1 KiB random base64, at most %d in flight to the slowest receiver; "
 				+ "%d runs per server and variant after one uncounted warm-up run, servers run in turn in each rep. "
+				+ "The count starts once every receiver has had a sync text (the server has registered every session). "
 				+ "Delivered msg/s = %,d over the time until the slowest receiver had them all; a run that did not "
 				+ "complete counts what arrived within %d s. "
 				+ "Ratio = median over plain Spring's median in the same variant. Server CPU and context switches "
@@ -197,17 +201,18 @@ public final class ChatScenario {
 				List<Run> list = byKind.get(kind);
 				int cut = (int) list.stream().filter((run) -> !run.closes.isEmpty()).count();
 				int incomplete = (int) list.stream().filter((run) -> !run.complete).count();
+				int duplicates = list.stream().mapToInt(Run::duplicates).sum();
 				String pauses = (kind == Kind.STARTER)
 						? Results.spread(list.stream().map((run) -> (double) run.pauses).toList(), "%.0f") : "–";
 				rows.add(List.of(variant, kind.label(), Results.spread(rates(list), "%,.0f"),
 						fmt("%.2f", Results.median(rates(list)) / plain), cut + "/" + list.size(),
-						incomplete + "/" + list.size(), pauses,
+						incomplete + "/" + list.size(), String.valueOf(duplicates), pauses,
 						Results.spread(list.stream().map(Run::cpuMicros).toList(), "%.1f"),
 						Results.spread(list.stream().map(Run::switches).toList(), "%.2f")));
 			}
 		});
 		results.table(List.of("limit, deflate", "server", "delivered msg/s, median (min–max)", "ratio to plain Spring",
-				"runs with a client closed", "runs incomplete", "sender paused (resilient-ws), times per run",
+				"runs with a client closed", "runs incomplete", "messages received twice", "sender paused (resilient-ws), times per run",
 				"server CPU µs/msg", "server context switches/msg"), rows);
 		results.write();
 	}

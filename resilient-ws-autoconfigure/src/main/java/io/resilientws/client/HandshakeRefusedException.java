@@ -31,7 +31,7 @@ public final class HandshakeRefusedException extends IOException {
 
 	/**
 	 * A 101 that does not complete the handshake.
-	 * @param rule what the response got wrong, in fixed words ("a wrong Sec-WebSocket-Accept")
+	 * @param rule what the response got wrong, in fixed words ("a subprotocol that was not offered")
 	 */
 	static HandshakeRefusedException invalidUpgrade(HttpHeaders headers, String rule) {
 		return new HandshakeRefusedException(101, headers, "invalid upgrade response: " + rule);

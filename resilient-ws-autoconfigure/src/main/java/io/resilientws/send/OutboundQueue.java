@@ -109,6 +109,16 @@ public final class OutboundQueue {
 	 */
 	private final ArrayDeque<OutboundMessage> controls = new ArrayDeque<>();
 
+	/**
+	 * The highest count of the peer's messages that an acknowledgement or session answer taken in this
+	 * session carried. Their owners decide acknowledgements under a lock or an atomic count of their own
+	 * and offer them here after it, from whichever thread decided (a stored count's completion, the delay
+	 * timer, the reading thread), so one decided first can be offered second: it then says nothing new,
+	 * and written after the other it would count fewer messages than an earlier one, which the peer
+	 * takes for a protocol error (1002). It is dropped.
+	 */
+	private long acknowledgedToPeer;
+
 	/** In resume mode, the written and unacknowledged messages; null otherwise. */
 	private final @Nullable SendReplay replay;
 
@@ -283,7 +293,10 @@ public final class OutboundQueue {
 	 * Offers a control message of the resume protocol: written before any data (also while no writer
 	 * is attached it waits for the next), outside the buffer limit. An acknowledgement replaces one
 	 * that still waits, and is dropped while no writer is attached: the next transport starts with a
-	 * session answer that counts at least as much, and must come first. Refused once the queue is closed.
+	 * session answer that counts at least as much, and must come first. It is also dropped when it
+	 * counts no more than an acknowledgement or session answer taken before it (decided earlier on
+	 * another thread, offered later), so that what the peer reads never counts backwards. Refused once
+	 * the queue is closed.
 	 */
 	public void offerControl(OutboundMessage message) {
 		if (!message.isControl()) {
@@ -294,7 +307,9 @@ public final class OutboundQueue {
 			if ((this.closedWith != null || isAcknowledgement(message)) && this.writer == null) {
 				return;
 			}
-			addControl(message);
+			if (!addControl(message)) {
+				return;
+			}
 		}
 		finally {
 			this.lock.unlock();
@@ -314,10 +329,9 @@ public final class OutboundQueue {
 		}
 		this.lock.lock();
 		try {
-			if (this.writer != through) {
+			if (this.writer != through || !addControl(message)) {
 				return false;
 			}
-			addControl(message);
 		}
 		finally {
 			this.lock.unlock();
@@ -326,13 +340,49 @@ public final class OutboundQueue {
 		return true;
 	}
 
-	// Called under the lock: acknowledgements are cumulative, so a new one replaces one still waiting.
-	private void addControl(OutboundMessage message) {
-		OutboundMessage last = this.controls.peekLast();
-		if (last != null && isAcknowledgement(last) && isAcknowledgement(message)) {
-			this.controls.pollLast();
+	// Called under the lock: acknowledgements are cumulative, so a new one replaces one still waiting, and
+	// one that counts no more than an acknowledgement or session answer taken before is dropped (it was
+	// decided before that one and offered after it). Returns whether the message was taken.
+	private boolean addControl(OutboundMessage message) {
+		long counts = countOf(message);
+		if (isAcknowledgement(message)) {
+			if (counts >= 0 && counts <= this.acknowledgedToPeer) {
+				return false;
+			}
+			OutboundMessage last = this.controls.peekLast();
+			if (last != null && isAcknowledgement(last)) {
+				this.controls.pollLast();
+			}
 		}
+		this.acknowledgedToPeer = Math.max(this.acknowledgedToPeer, counts);
 		this.controls.addLast(message);
+		return true;
+	}
+
+	/**
+	 * The count of the peer's messages that an acknowledgement ({@code A <received>}) or a session answer
+	 * ({@code S <token> <received> ...}) carries, or -1 for another control message.
+	 */
+	private static long countOf(OutboundMessage control) {
+		String text = control.text();
+		if (text.length() < 4 || text.charAt(2) != ' ') {
+			return -1;
+		}
+		int field = switch (text.charAt(1)) {
+			case 'A' -> 0;
+			case 'S' -> 1;
+			default -> -1;
+		};
+		String[] fields = text.substring(3).split(" ");
+		if (field < 0 || fields.length <= field) {
+			return -1;
+		}
+		try {
+			return Long.parseLong(fields[field]);
+		}
+		catch (NumberFormatException ex) {
+			return -1;
+		}
 	}
 
 	/**
@@ -354,6 +404,8 @@ public final class OutboundQueue {
 				failed.addAll(takeAllQueued());
 			}
 			this.replayOverflowed = false;
+			// The new session's peer counts from 0 again.
+			this.acknowledgedToPeer = 0;
 			this.numbering = numbered;
 			this.writer = writer;
 			this.roomMade.signalAll();

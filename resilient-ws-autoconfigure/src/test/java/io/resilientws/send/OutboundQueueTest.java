@@ -506,6 +506,59 @@ class OutboundQueueTest {
 		assertThat(queue.unacknowledgedBytes()).isZero();
 	}
 
+	// Acknowledgements are decided under their owner's lock and offered here after it, from whichever thread
+	// decided them: in cluster mode two pool threads completing two stored counts, else the reading thread
+	// and the delay timer. ClusterResumeTest caught the Java client closing with 1002 "an acknowledgement
+	// counts fewer messages than an earlier one" after a server wrote A 63 after A 127 (decided in that
+	// order on two threads, offered in the other): the queue, which orders the writes, keeps them monotone.
+	@Test
+	void anAcknowledgementOfferedAfterAHigherOneWasWrittenIsDropped() {
+		OutboundQueue queue = resumingQueue(100, 1000);
+		queue.attach(this.writer);
+		queue.offerControl(OutboundMessage.control("\u0000A 127"));
+		this.writer.completeNext();
+		queue.offerControl(OutboundMessage.control("\u0000A 63"));
+		queue.offerControl(OutboundMessage.control("\u0000A 127"));
+		queue.offerControl(OutboundMessage.control("\u0000A 191"));
+		this.writer.completeAll();
+		assertThat(this.writer.written()).as("what the peer reads never counts backwards")
+			.containsExactly("\u0000A 127", "\u0000A 191");
+	}
+
+	@Test
+	void anAcknowledgementOfferedAfterAHigherOneThatStillWaitsDoesNotReplaceIt() {
+		OutboundQueue queue = resumingQueue(100, 1000);
+		queue.attach(this.writer);
+		queue.offer(OutboundMessage.text("one"));
+		queue.offerControl(OutboundMessage.control("\u0000A 191"));
+		queue.offerControl(OutboundMessage.control("\u0000A 127"));
+		this.writer.completeAll();
+		assertThat(this.writer.written()).containsExactly("one", "\u0000A 191");
+	}
+
+	@Test
+	void anAcknowledgementCountingLessThanTheSessionAnswerIsDroppedAndANewSessionCountsFromZero() {
+		OutboundQueue queue = resumingQueue(100, 1000);
+		queue.attach(this.writer);
+		// An acknowledgement decided before a resume, offered after its answer: the answer counted more.
+		queue.detach(null);
+		queue.offerControl(OutboundMessage.control("\u0000S token 700 1"));
+		HeldWriter next = new HeldWriter();
+		queue.resume(next, 0);
+		next.completeNext();
+		queue.offerControl(OutboundMessage.control("\u0000A 699"));
+		next.completeAll();
+		queue.offerControl(OutboundMessage.control("\u0000A 701"));
+		next.completeAll();
+		assertThat(next.written()).containsExactly("\u0000S token 700 1", "\u0000A 701");
+		// A new session (the client's, after a refused resume) counts from 0.
+		HeldWriter fresh = new HeldWriter();
+		queue.startSession(fresh, true, false);
+		queue.offerControl(OutboundMessage.control("\u0000A 5"), fresh);
+		fresh.completeAll();
+		assertThat(fresh.written()).containsExactly("\u0000A 5");
+	}
+
 	@Test
 	void inResumeModeAFailedWriteIsKeptForTheNextTransportAndADataMessageStartingWithNulIsEscaped() {
 		OutboundQueue queue = resumingQueue(100, 1000);

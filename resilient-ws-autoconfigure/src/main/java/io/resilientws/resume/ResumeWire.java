@@ -183,6 +183,33 @@ public final class ResumeWire {
 		};
 	}
 
+	/**
+	 * How many of the peer's messages a control message this side wrote acknowledges: the count of an
+	 * {@code A}, or of an {@code S} (which acknowledges too); -1 for any other. For ordering what is
+	 * written, not for reading the peer: nothing is checked but the count.
+	 */
+	public static long acknowledgedBy(String control) {
+		if (control.length() < 4 || control.charAt(0) != NUL || control.charAt(2) != ' ') {
+			return -1;
+		}
+		// A's count is its first field, S's its second (after the token).
+		int field = switch (control.charAt(1)) {
+			case 'A' -> 0;
+			case 'S' -> 1;
+			default -> -1;
+		};
+		String[] fields = control.substring(3).split(" ");
+		if (field < 0 || fields.length <= field) {
+			return -1;
+		}
+		try {
+			return Long.parseLong(fields[field]);
+		}
+		catch (NumberFormatException ex) {
+			return -1;
+		}
+	}
+
 	// The fields after "NUL letter": none, or each after exactly one space.
 	private static String[] fields(String text) {
 		if (text.length() == 2) {

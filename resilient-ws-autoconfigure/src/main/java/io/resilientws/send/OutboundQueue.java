@@ -11,6 +11,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
+import io.resilientws.resume.ResumeWire;
 import org.jspecify.annotations.Nullable;
 
 import org.springframework.scheduling.TaskScheduler;
@@ -344,7 +345,8 @@ public final class OutboundQueue {
 	// one that counts no more than an acknowledgement or session answer taken before is dropped (it was
 	// decided before that one and offered after it). Returns whether the message was taken.
 	private boolean addControl(OutboundMessage message) {
-		long counts = countOf(message);
+		// An R, which acknowledges too, never comes here: the client writes it on its new transport itself.
+		long counts = ResumeWire.acknowledgedBy(message.text());
 		if (isAcknowledgement(message)) {
 			if (counts >= 0 && counts <= this.acknowledgedToPeer) {
 				return false;
@@ -359,31 +361,6 @@ public final class OutboundQueue {
 		return true;
 	}
 
-	/**
-	 * The count of the peer's messages that an acknowledgement ({@code A <received>}) or a session answer
-	 * ({@code S <token> <received> ...}) carries, or -1 for another control message.
-	 */
-	private static long countOf(OutboundMessage control) {
-		String text = control.text();
-		if (text.length() < 4 || text.charAt(2) != ' ') {
-			return -1;
-		}
-		int field = switch (text.charAt(1)) {
-			case 'A' -> 0;
-			case 'S' -> 1;
-			default -> -1;
-		};
-		String[] fields = text.substring(3).split(" ");
-		if (field < 0 || fields.length <= field) {
-			return -1;
-		}
-		try {
-			return Long.parseLong(fields[field]);
-		}
-		catch (NumberFormatException ex) {
-			return -1;
-		}
-	}
 
 	/**
 	 * Resume mode: a new session starts on {@code writer} (the server answered a new session, refused a

@@ -142,4 +142,15 @@ class ResumeWireTest {
 		assertThat(new Session(TOKEN, 1, true, null).toString()).doesNotContain(TOKEN);
 	}
 
+	@Test
+	void whatAControlMessageAcknowledgesIsTheCountOfAnAOrAnSAndNothingElse() {
+		assertThat(ResumeWire.acknowledgedBy(ResumeWire.write(new Ack(127)))).isEqualTo(127);
+		assertThat(ResumeWire.acknowledgedBy(ResumeWire.write(new Session(TOKEN, 700, true, null)))).isEqualTo(700);
+		assertThat(ResumeWire.acknowledgedBy(ResumeWire.write(new Session(TOKEN, 0, false, RefusalReason.EXPIRED))))
+			.isZero();
+		assertThat(ResumeWire.acknowledgedBy(ResumeWire.write(new Hello()))).isEqualTo(-1);
+		assertThat(ResumeWire.acknowledgedBy(ResumeWire.write(new Resume(TOKEN, 5)))).isEqualTo(-1);
+		assertThat(ResumeWire.acknowledgedBy("A 127")).as("data, not a control message").isEqualTo(-1);
+	}
+
 }

@@ -400,7 +400,8 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 			return null;
 		}
 		WebSocketSession previous = transport();
-		SessionResume.Resumption resumption = resume.resume(presentedToken);
+		SessionResume.Resumption resumption = resume.resume(presentedToken,
+				(this.resumeReceiver != null) ? this.resumeReceiver.answerable() : Long.MAX_VALUE);
 		if (resumption == null) {
 			return null;
 		}

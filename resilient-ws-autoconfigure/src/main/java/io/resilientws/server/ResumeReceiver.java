@@ -41,6 +41,8 @@ final class ResumeReceiver {
 	ResumeReceiver(SessionResume resume, OutboundQueue outbound, TaskScheduler scheduler,
 			Supplier<@Nullable SessionJournal> journal, Executor pool) {
 		this.resume = resume;
+		// A session taken over starts from what the store had, which its answer told the client.
+		this.acknowledgedToClient.set(resume.handledCount());
 		this.outbound = outbound;
 		this.scheduler = scheduler;
 		this.journal = journal;
@@ -48,7 +50,16 @@ final class ResumeReceiver {
 	}
 
 	/**
-	 * @return the message for the application's handler (unescaped), or null for an acknowledgement
+	 * The most client messages a resume's answer may count: in cluster mode what was acknowledged, which
+	 * the store has; else all that arrived.
+	 */
+	long answerable() {
+		return (this.journal.get() != null) ? this.acknowledgedToClient.get() : Long.MAX_VALUE;
+	}
+
+	/**
+	 * @return the message for the application's handler (unescaped), or null for an acknowledgement or
+	 * a resend of a message the handler has (after a resume on this instance in cluster mode)
 	 * @throws ResumeProtocolException when the message breaks the protocol
 	 */
 	@Nullable WebSocketMessage<?> received(WebSocketMessage<?> message) {
@@ -73,6 +84,9 @@ final class ResumeReceiver {
 		else {
 			// Pings and pongs are not data messages.
 			return message;
+		}
+		if (this.resume.dropResend()) {
+			return null;
 		}
 		acknowledgeLater(this.resume.dataReceived(data.getPayloadLength()));
 		return data;

@@ -74,6 +74,12 @@ final class SessionResume {
 	/** How many data messages the handler has finished with; counted in cluster mode only (for the store). */
 	private long handled;
 
+	/**
+	 * Client messages still to drop as resends of ones this session received: after a resume whose
+	 * answer counted only what the store has (cluster mode), the client sends the rest again.
+	 */
+	private long resendsToDrop;
+
 	/** Whether a timer for the acknowledgement delay is pending. */
 	private boolean ackTimerPending;
 
@@ -173,10 +179,14 @@ final class SessionResume {
 
 	/**
 	 * A client resumes with a new connection.
+	 * @param stored the most client messages the answer may count: in cluster mode what the store has
+	 * (what was acknowledged), so that an instance that takes the session over later never answers with
+	 * less than the client was told; {@code Long.MAX_VALUE} otherwise. The client then sends again what
+	 * arrived beyond it, and those resends are dropped ({@link #dropResend}): the handler has them.
 	 * @return the answer {@code S} to write first on it, and whether the session was detached (else its
 	 * connection is being replaced), or null when the session cannot resume (it ended, or overflowed)
 	 */
-	synchronized @Nullable Resumption resume(String presented) {
+	synchronized @Nullable Resumption resume(String presented, long stored) {
 		if (this.state == State.ENDED || this.overflowed) {
 			return null;
 		}
@@ -192,8 +202,10 @@ final class SessionResume {
 		}
 		this.unconfirmed = presented;
 		this.token = ResumeWire.newToken(this.random);
-		return new Resumption(
-				ResumeWire.write(new ResumeFrame.Session(this.token, this.received.receivedForHandshake(), true, null)),
+		long received = this.received.receivedForHandshake();
+		long answered = Math.min(received, stored);
+		this.resendsToDrop = received - answered;
+		return new Resumption(ResumeWire.write(new ResumeFrame.Session(this.token, answered, true, null)),
 				wasDetached, displaced);
 	}
 
@@ -253,6 +265,18 @@ final class SessionResume {
 
 	synchronized boolean isDetached() {
 		return this.state == State.DETACHED;
+	}
+
+	/**
+	 * Whether a data message just arrived is a resend of one received before the latest resume (see
+	 * {@link #resume(String, long)}): then it is neither counted nor handled again.
+	 */
+	synchronized boolean dropResend() {
+		if (this.resendsToDrop == 0) {
+			return false;
+		}
+		this.resendsToDrop--;
+		return true;
 	}
 
 	/**

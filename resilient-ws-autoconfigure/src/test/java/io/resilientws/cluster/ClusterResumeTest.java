@@ -232,6 +232,44 @@ class ClusterResumeTest {
 	}
 
 	@Test
+	void aResumeOnTheSameInstanceCountsOnlyWhatTheStoreHasAndDropsTheClientsResends() {
+		this.redis = this.closer.add(RedisServer.start());
+		// Store commands wait for a paused Redis instead of timing out (which acknowledges anyway).
+		this.first = this.closer.add(instanceBuilder(this.redis, "node-a").property("resilient-ws.cluster.request-timeout", "30s")
+			.property("resilient-ws.cluster.node-timeout", "60s")
+			.start());
+		awaitView(this.first, 1);
+		this.balancer = this.closer.add(TcpProxy.start(this.first.port()));
+		ResumeProtocolClient client = this.closer.add(ResumeProtocolClient.open(url(this.balancer)));
+		client.send("stored");
+		await().atMost(WAIT).until(() -> client.acknowledged() == 1);
+		ManagedSession session = onlySession(this.first);
+
+		// Redis stops answering: the instance handles two more, but the store does not count them.
+		this.redis.pause();
+		ResumeFrame.Session answer;
+		try {
+			client.send("handled, not stored, 1");
+			client.send("handled, not stored, 2");
+			await().atMost(WAIT).until(() -> this.first.received().size() == 3);
+			this.balancer.cutAll();
+			await().atMost(WAIT).until(() -> session.detachedUntil().isPresent());
+			answer = client.resume(url(this.balancer));
+		}
+		finally {
+			this.redis.unpause();
+		}
+		// Had the instance died now, the one taking over would have answered 1 from the store: this answer
+		// must not count more, or the client, told 3, would take that 1 for a count going back (1002).
+		assertThat(answer.recovered()).isTrue();
+		assertThat(answer.received()).as("the answer counts what the store has").isEqualTo(1);
+		// The client sends the two again; the instance has them, drops them, and acknowledges all three.
+		await().atMost(WAIT).until(() -> client.acknowledged() == 3);
+		assertThat(this.first.received()).containsExactly("stored", "handled, not stored, 1", "handled, not stored, 2");
+		assertThat(client.closeCodes).as("only the cut link's 1006").containsExactly(1006);
+	}
+
+	@Test
 	void aSessionDetachedOnALiveInstanceIsHandedOverToTheInstanceItsClientComesBackTo() {
 		startTwoInstances();
 		ResumeProtocolClient client = clientOfFirstInstanceThatReceived("before the cut");

@@ -83,6 +83,32 @@ public final class RedisServer implements AutoCloseable {
 		}
 	}
 
+	/** Stops the server's process (SIGSTOP): it keeps its connections and answers nothing until {@link #unpause}. */
+	public void pause() {
+		signal("-STOP");
+	}
+
+	/** Lets a paused server go on (SIGCONT): it answers what it was sent meanwhile. */
+	public void unpause() {
+		signal("-CONT");
+	}
+
+	private void signal(String signal) {
+		try {
+			Process kill = new ProcessBuilder("kill", signal, Long.toString(this.process.pid())).inheritIO().start();
+			if (!kill.waitFor(10, TimeUnit.SECONDS) || kill.exitValue() != 0) {
+				throw new IllegalStateException("kill " + signal + " of redis-server failed");
+			}
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException(ex);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+			throw new IllegalStateException(ex);
+		}
+	}
+
 	/** Starts the server (again) on the same port, and waits until it answers. */
 	public void restart() {
 		try {

@@ -361,7 +361,6 @@ public final class OutboundQueue {
 		return true;
 	}
 
-
 	/**
 	 * Resume mode: a new session starts on {@code writer} (the server answered a new session, refused a
 	 * resume, or does not speak the protocol): numbering starts again at 1. Whatever the earlier session

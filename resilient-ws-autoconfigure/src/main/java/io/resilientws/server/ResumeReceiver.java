@@ -85,10 +85,12 @@ final class ResumeReceiver {
 			// Pings and pongs are not data messages.
 			return message;
 		}
-		if (this.resume.dropResend()) {
+		SessionResume.AckDecision decision = this.resume.dataReceived(data.getPayloadLength());
+		if (decision == null) {
+			// A resend of what the handler has (after a resume on this instance in cluster mode).
 			return null;
 		}
-		acknowledgeLater(this.resume.dataReceived(data.getPayloadLength()));
+		acknowledgeLater(decision);
 		return data;
 	}
 

@@ -182,7 +182,7 @@ final class SessionResume {
 	 * @param stored the most client messages the answer may count: in cluster mode what the store has
 	 * (what was acknowledged), so that an instance that takes the session over later never answers with
 	 * less than the client was told; {@code Long.MAX_VALUE} otherwise. The client then sends again what
-	 * arrived beyond it, and those resends are dropped ({@link #dropResend}): the handler has them.
+	 * arrived beyond it, and those resends are dropped ({@link #dataReceived}): the handler has them.
 	 * @return the answer {@code S} to write first on it, and whether the session was detached (else its
 	 * connection is being replaced), or null when the session cannot resume (it ended, or overflowed)
 	 */
@@ -268,22 +268,15 @@ final class SessionResume {
 	}
 
 	/**
-	 * Whether a data message just arrived is a resend of one received before the latest resume (see
-	 * {@link #resume(String, long)}): then it is neither counted nor handled again.
-	 */
-	synchronized boolean dropResend() {
-		if (this.resendsToDrop == 0) {
-			return false;
-		}
-		this.resendsToDrop--;
-		return true;
-	}
-
-	/**
 	 * A data message arrived from the client.
-	 * @return what to do about acknowledging it
+	 * @return what to do about acknowledging it, or null when it is a resend of one received before the
+	 * latest resume (see {@link #resume(String, long)}): then it is neither counted nor handled again
 	 */
-	synchronized AckDecision dataReceived(int size) {
+	synchronized @Nullable AckDecision dataReceived(int size) {
+		if (this.resendsToDrop > 0) {
+			this.resendsToDrop--;
+			return null;
+		}
 		long now = this.nanoTime.getAsLong();
 		this.received.received(size, now);
 		if (this.received.due(now)) {

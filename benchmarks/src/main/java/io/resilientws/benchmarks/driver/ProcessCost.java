@@ -20,15 +20,18 @@ public record ProcessCost(long cpuTicks, long contextSwitches) {
 	public static ProcessCost of(long pid) {
 		Path proc = Path.of("/proc/" + pid);
 		try {
-			String stat = Files.readString(proc.resolve("stat"));
-			// The name is in parentheses and may contain spaces: fields are counted after it.
-			String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-			long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-			return new ProcessCost(ticks, contextSwitches(proc));
+			return new ProcessCost(cpuTicks(Files.readString(proc.resolve("stat"))), contextSwitches(proc));
 		}
 		catch (IOException | RuntimeException ex) {
 			return new ProcessCost(0, 0);
 		}
+	}
+
+	/** User + system CPU ticks in a {@code /proc/<pid>/stat} or {@code /proc/<pid>/task/<tid>/stat} line. */
+	static long cpuTicks(String stat) {
+		// The name is in parentheses and may contain spaces: fields are counted after it.
+		String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+		return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
 	}
 
 	private static long contextSwitches(Path proc) throws IOException {

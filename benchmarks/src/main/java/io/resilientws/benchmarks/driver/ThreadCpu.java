@@ -28,11 +28,8 @@ public final class ThreadCpu {
 			tasks.forEach((task) -> {
 				try {
 					String stat = Files.readString(task.resolve("stat"));
-					// The name is in parentheses and may contain spaces: fields are counted after it.
 					String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-					String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-					long used = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
-					ticks.put(task.getFileName() + " " + name, used);
+					ticks.put(task.getFileName() + " " + name, ProcessCost.cpuTicks(stat));
 				}
 				catch (IOException | RuntimeException threadEnded) {
 					// Gone between listing and reading.

@@ -5,6 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.UnaryOperator;
 
 import io.resilientws.ResilientWsScheduler;
@@ -141,6 +143,10 @@ class SendPathTest {
 		ManagedConnection connection = open(OverflowPolicy.CLOSE, UnaryOperator.identity());
 		this.proxy.freeze();
 		List<SendResult> accepted = new ArrayList<>();
+		// Fill the kernel's buffers first, staying under the limit, until nothing moves: otherwise the
+		// refusal can come while the kernel still takes bytes, and the transport may write every queued
+		// message before the close reaches it (seen on CI), leaving none to report as lost.
+		fillKernelBuffersBelowTheLimit(connection, accepted);
 		SendResult refused = fillUntilRefused(connection, accepted);
 		assertThat(refused.rejection()).contains(SendFailure.BUFFER_FULL);
 		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
@@ -228,9 +234,28 @@ class SendPathTest {
 		return connection;
 	}
 
+	/**
+	 * Sends while the connection's buffer has room for another chunk, until for three polls in a row
+	 * (300 ms) nothing has left it: then the kernel's buffers are full and the transport writes nothing.
+	 */
+	private static void fillKernelBuffersBelowTheLimit(ManagedConnection connection, List<SendResult> accepted) {
+		AtomicLong amountAfterLastPoll = new AtomicLong(-1);
+		AtomicInteger pollsWithoutProgress = new AtomicInteger();
+		await().atMost(WAIT).pollInterval(Duration.ofMillis(100)).until(() -> {
+			boolean moved = connection.bufferedAmount() != amountAfterLastPoll.get();
+			pollsWithoutProgress.set(moved ? 0 : pollsWithoutProgress.get() + 1);
+			for (int i = 0; i < 64 && connection.bufferedAmount() + CHUNK.length() <= LIMIT; i++) {
+				accepted.add(connection.send(accepted.size() + ":" + CHUNK));
+			}
+			amountAfterLastPoll.set(connection.bufferedAmount());
+			return pollsWithoutProgress.get() >= 3;
+		});
+		assertThat(accepted).allMatch(SendResult::isAccepted);
+	}
+
 	private static SendResult fillUntilRefused(ManagedConnection connection, List<SendResult> accepted) {
 		for (int i = 0; i < 5000; i++) {
-			SendResult result = connection.send(i + ":" + CHUNK);
+			SendResult result = connection.send(accepted.size() + ":" + CHUNK);
 			if (!result.isAccepted()) {
 				return result;
 			}

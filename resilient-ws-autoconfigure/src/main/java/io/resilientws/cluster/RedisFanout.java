@@ -117,7 +117,7 @@ public final class RedisFanout implements Fanout {
 		this.membership = new NodeMembership(settings, this.keys, this.clock);
 		this.subscriptions = new ChannelSubscriptions(factory, settings.requestTimeout(), pool, this::received);
 		this.log = new PublicationLog(settings.keyPrefix());
-		this.resumeStore = new RedisResumeStore(this, settings.keyPrefix(), this.log);
+		this.resumeStore = new RedisResumeStore(this, settings.keyPrefix(), this.log, pool);
 		this.catchUp = new SessionCatchUp(this.keys, settings.nodeId(), settings.requestTimeout(), this.subscriptions,
 				this.log, this.resumeStore);
 	}

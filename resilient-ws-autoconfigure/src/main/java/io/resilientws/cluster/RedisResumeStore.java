@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
@@ -201,9 +202,15 @@ public final class RedisResumeStore implements ResumeStore {
 			redis.call('PEXPIRE', KEYS[3], ARGV[1])
 			return 1""";
 
+	/** What the holder writes, in the order it writes: run by {@link ScriptBatcher}, many to one call. */
+	private static final List<String> BATCHED = List.of(START, APPEND, DROPPED, RECEIVED, ACKNOWLEDGED, TOKENS,
+			BROKEN, HANDING_OVER, RELEASE, END);
+
+	private static final String BATCH = ScriptBatcher.batchScript(BATCHED);
+
 	/** Every script this store runs by its SHA-1 (the takeover's runs as it is: it is rare). */
-	private static final Map<String, String> SHAS = Stream.concat(Stream.of(START, APPEND, DROPPED, RECEIVED,
-			ACKNOWLEDGED, TOKENS, BROKEN, HANDING_OVER, RELEASE, END, REFRESH), PublicationLog.scripts().stream())
+	private static final Map<String, String> SHAS = Stream.concat(Stream.of(BATCH, BROKEN, REFRESH),
+			PublicationLog.scripts().stream())
 		.collect(Collectors.toUnmodifiableMap((script) -> script, RedisResumeStore::sha1));
 
 	private final RedisFanout fanout;
@@ -225,10 +232,15 @@ public final class RedisResumeStore implements ResumeStore {
 
 	private volatile Instant lastRefresh = Instant.MIN;
 
-	RedisResumeStore(RedisFanout fanout, String prefix, PublicationLog log) {
+	private final ScriptBatcher writes;
+
+	/** @param pool where the holder's writes are sent from (not Lettuce's event loop) */
+	RedisResumeStore(RedisFanout fanout, String prefix, PublicationLog log, Executor pool) {
 		this.fanout = fanout;
 		this.prefix = prefix;
 		this.log = log;
+		this.writes = new ScriptBatcher(BATCHED, SHAS.get(BATCH), fanout::liveConnection, fanout.requestTimeout(),
+				pool);
 	}
 
 	@Override
@@ -266,7 +278,7 @@ public final class RedisResumeStore implements ResumeStore {
 		return RedisKeys.bytes(this.prefix + "resume-token:" + tokenHash);
 	}
 
-	private static String sha1(String script) {
+	static String sha1(String script) {
 		try {
 			return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(script.getBytes(StandardCharsets.UTF_8)));
 		}
@@ -330,7 +342,7 @@ public final class RedisResumeStore implements ResumeStore {
 			arguments.add(arg(message.isText() ? "t" : "b"));
 			arguments.add(message.isText() ? RedisKeys.bytes(message.text()) : message.binary());
 		}
-		return eval(connection, APPEND, 2, arguments.toArray(ByteBuffer[]::new)).thenApply((result) -> {
+		return this.writes.run(APPEND, 2, arguments.toArray(ByteBuffer[]::new)).thenApply((result) -> {
 			if (!Long.valueOf(1).equals(result)) {
 				throw new IllegalStateException("this instance does not hold the session");
 			}
@@ -395,8 +407,14 @@ public final class RedisResumeStore implements ResumeStore {
 			stop.run();
 			return;
 		}
-		this.log.stopTaking(stop, () -> fireAndForget(PublicationLog.STOPPED_TAKING, 2, hash(sessionId), this.log.key(),
-				arg(me())));
+		// Not batched: queued at once, in order with this instance's publications (PublicationLog).
+		this.log.stopTaking(stop, () -> {
+			ReactiveRedisConnection connection = this.fanout.liveConnection();
+			if (connection != null) {
+				eval(connection, PublicationLog.STOPPED_TAKING, 2, hash(sessionId), this.log.key(), arg(me()))
+					.exceptionally(RedisResumeStore::updateFailed);
+			}
+		});
 	}
 
 	@Override
@@ -578,25 +596,31 @@ public final class RedisResumeStore implements ResumeStore {
 		return RedisKeys.bytes(text);
 	}
 
+	// One of the holder's writes, behind every write asked for before: one session's appends, counts and
+	// acknowledgements reach Redis in the order they were made.
 	private CompletableFuture<?> run(String script, int keys, ByteBuffer... keysAndArguments) {
-		ReactiveRedisConnection connection = this.fanout.liveConnection();
-		if (connection == null) {
+		if (this.fanout.liveConnection() == null) {
 			return CompletableFuture.failedFuture(new IllegalStateException("Redis unreachable"));
 		}
-		return eval(connection, script, keys, keysAndArguments);
+		return this.writes.run(script, keys, keysAndArguments);
 	}
 
 	private void fireAndForget(String script, int keys, ByteBuffer... keysAndArguments) {
 		run(script, keys, keysAndArguments).exceptionally((failure) -> {
-			logger.debug("A resume state update failed", failure);
+			updateFailed(failure);
 			return null;
 		});
 	}
 
-	// Subscribed here, on the caller's thread: the command is queued on the shared connection in call
-	// order, so one session's appends, counts and acknowledgements reach Redis in the order they were made.
+	private static @Nullable Long updateFailed(Throwable failure) {
+		logger.debug("A resume state update failed", failure);
+		return null;
+	}
+
+	// Subscribed here, on the caller's thread: the command is queued on the shared connection now.
 	// By its SHA-1: the scripts are loaded on every live heartbeat, before the instance counts as UP. One
-	// that Redis lost (restarted, flushed) fails, which marks the session as not resumable elsewhere.
+	// that Redis lost (restarted, flushed) fails; for the holder's writes, that marks the session as not
+	// resumable elsewhere.
 	private CompletableFuture<Object> eval(ReactiveRedisConnection connection, String script, int keys,
 			ByteBuffer... keysAndArguments) {
 		return connection.scriptingCommands()

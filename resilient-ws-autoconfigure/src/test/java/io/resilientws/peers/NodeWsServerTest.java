@@ -75,7 +75,8 @@ class NodeWsServerTest {
 		await().atMost(WAIT).until(() -> this.handler.messages.contains("hello from Java ✓"));
 		assertThat(connection.send(java.nio.ByteBuffer.wrap(new byte[] { 'h', 'i' })).isAccepted()).isTrue();
 		await().atMost(WAIT).until(() -> this.handler.messages.contains("binary:hi"));
-		assertThat(this.peer.lines("message")).containsExactly("message 1 hello from Java ✓");
+		await().atMost(WAIT)
+			.untilAsserted(() -> assertThat(this.peer.lines("message")).containsExactly("message 1 hello from Java ✓"));
 	}
 
 	@Test
@@ -83,7 +84,9 @@ class NodeWsServerTest {
 		this.peer = NodePeer.start("--protocols", "v2.chat,v1.chat");
 		ManagedConnection connection = open((settings) -> settings.subprotocols(List.of("v1.chat", "v3.chat")));
 		assertThat(connection.protocol()).isEqualTo("v1.chat");
-		assertThat(this.peer.lines("open")).containsExactly("open 1 protocol=v1.chat");
+		// The peer's log line is read from its output on another thread, maybe after the 101 opened us.
+		await().atMost(WAIT)
+			.untilAsserted(() -> assertThat(this.peer.lines("open")).containsExactly("open 1 protocol=v1.chat"));
 	}
 
 	@Test
@@ -124,7 +127,7 @@ class NodeWsServerTest {
 		if (reconnects) {
 			await().atMost(WAIT).until(() -> this.handler.opens.get() == 2);
 			assertThat(connection.state()).isEqualTo(ConnectionState.OPEN);
-			assertThat(this.peer.lines("open")).hasSize(2);
+			await().atMost(WAIT).untilAsserted(() -> assertThat(this.peer.lines("open")).hasSize(2));
 		}
 		else {
 			await().during(Duration.ofMillis(500))
@@ -149,7 +152,7 @@ class NodeWsServerTest {
 		assertThat(close.willReconnect()).isTrue();
 		// interval + timeout, plus scheduling slack on a busy 2-core machine
 		assertThat(detection).isLessThan(Duration.ofMillis(600 + 400));
-		assertThat(this.peer.lines("ping")).isNotEmpty();
+		await().atMost(WAIT).untilAsserted(() -> assertThat(this.peer.lines("ping")).isNotEmpty());
 		await().atMost(WAIT).until(() -> this.handler.opens.get() >= 2);
 		assertThat(connection.state()).isIn(ConnectionState.OPEN, ConnectionState.WAITING_TO_RECONNECT,
 				ConnectionState.CONNECTING);
@@ -176,7 +179,7 @@ class NodeWsServerTest {
 			.heartbeatTimeout(Duration.ofMillis(200)));
 		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
 		assertThat(this.handler.closes.get(0).reason()).startsWith("heartbeat: no heartbeat reply within 200 ms");
-		assertThat(this.peer.lines("textping")).isNotEmpty();
+		await().atMost(WAIT).untilAsserted(() -> assertThat(this.peer.lines("textping")).isNotEmpty());
 	}
 
 	@Test

@@ -12,9 +12,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.UUID;
 
 import io.resilientws.server.ClusterView;
 import io.resilientws.server.Fanout;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
@@ -45,6 +47,15 @@ final class NodeMembership {
 	/** Only the heartbeat's thread writes these. */
 	private final Set<String> reportedUsers = new HashSet<>();
 
+	/** This process, among any others that report with the same node id. */
+	private final String incarnation = UUID.randomUUID().toString();
+
+	/** Whether a beat wrote {@link #incarnation} as the node id's owner before. */
+	private boolean claimed;
+
+	/** When a beat last found another process as the owner (null: never). */
+	private @Nullable Instant otherOwnerSeen;
+
 	private volatile List<ClusterView.Node> others = List.of();
 
 	NodeMembership(ClusterSettings settings, RedisKeys keys, Clock clock) {
@@ -56,6 +67,7 @@ final class NodeMembership {
 	/**
 	 * Writes this node's report and user counts, then reads the other nodes' reports.
 	 * @throws RuntimeException when Redis does not answer within the request timeout
+	 * @throws NodeIdInUseException when another live process reports with this node's id
 	 */
 	void beat(ReactiveRedisConnection redis, Fanout.Counts counts) {
 		Duration timeout = this.settings.requestTimeout();
@@ -63,6 +75,23 @@ final class NodeMembership {
 		Instant now = this.clock.instant();
 		ByteBuffer report = RedisKeys.bytes(NodeReport.encode(now, counts.sessionsByEndpoint()));
 		Duration ttl = this.settings.nodeTimeout().minus(this.settings.heartbeatInterval());
+		// Another owner than this process, after this process wrote itself, is a live process with the same
+		// id: one killed before does not write any more. (What a killed one left is found on the first beat
+		// only, and overwritten.)
+		ByteBuffer owner = redis.stringCommands()
+			.setGet(this.keys.nodeOwner(self), RedisKeys.bytes(this.incarnation), Expiration.from(ttl),
+					SetOption.upsert())
+			.block(timeout);
+		if (this.claimed && owner != null && !this.incarnation.equals(RedisKeys.string(owner))) {
+			this.otherOwnerSeen = now;
+		}
+		this.claimed = true;
+		// Two processes overwrite each other once per beat each, not in strict turns: in use until the other
+		// has not written for a node timeout.
+		Instant seen = this.otherOwnerSeen;
+		if (seen != null && now.isBefore(seen.plus(this.settings.nodeTimeout()))) {
+			throw new NodeIdInUseException(self);
+		}
 		Mono.when(
 				redis.stringCommands()
 					.set(this.keys.node(self), report, Expiration.from(ttl), SetOption.upsert()),
@@ -78,6 +107,7 @@ final class NodeMembership {
 		String self = this.settings.nodeId();
 		List<Mono<?>> removals = new ArrayList<>();
 		removals.add(redis.keyCommands().del(this.keys.node(self)));
+		removals.add(redis.keyCommands().del(this.keys.nodeOwner(self)));
 		removals.add(redis.setCommands().sRem(this.keys.nodes(), RedisKeys.bytes(self)));
 		for (String user : this.reportedUsers) {
 			removals.add(redis.hashCommands().hDel(this.keys.user(user), RedisKeys.bytes(self)));
@@ -162,6 +192,18 @@ final class NodeMembership {
 		reports.forEach((id, report) -> nodes.add(NodeReport.decode(id, report)));
 		nodes.sort(Comparator.comparing(ClusterView.Node::nodeId));
 		return List.copyOf(nodes);
+	}
+
+	/** Another live process reports as this node: two instances with one id would mix up their sessions' state. */
+	static final class NodeIdInUseException extends RuntimeException {
+
+		NodeIdInUseException(String nodeId) {
+			super("Cluster node id '" + nodeId + "' is in use by another live instance. Give each instance its own "
+					+ "resilient-ws.cluster.node-id, or leave it unset (the default, host-pid-xxxx, is unique). Until "
+					+ "the other instance is gone, this one serves its own sessions only: two instances with one id "
+					+ "would take over each other's sessions and lose messages.");
+		}
+
 	}
 
 	private static long parseCount(ByteBuffer value) {

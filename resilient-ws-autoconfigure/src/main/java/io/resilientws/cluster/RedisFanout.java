@@ -7,6 +7,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -17,6 +18,7 @@ import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
 import io.resilientws.send.OutboundMessage;
+import io.resilientws.send.SerialExecutor;
 import io.resilientws.server.ClusterPublication;
 import io.resilientws.server.ClusterView;
 import io.resilientws.server.Fanout;
@@ -66,6 +68,9 @@ public final class RedisFanout implements Fanout {
 
 	private final ExecutorService pool;
 
+	/** The heartbeat and the leave, one at a time, on the pool. */
+	private final Executor membershipLane;
+
 	private final Clock clock;
 
 	private final RedisKeys keys;
@@ -97,6 +102,9 @@ public final class RedisFanout implements Fanout {
 	/** Whether the last heartbeat reached Redis and put this node into the view (so that leaving takes it out). */
 	private volatile boolean registered;
 
+	/** Another live instance has this node's id (said once, until a beat finds it gone). */
+	private volatile boolean nodeIdInUse;
+
 	private volatile @Nullable ScheduledFuture<?> nextBeat;
 
 	private final AtomicLong lastFailureLog = new AtomicLong(Long.MIN_VALUE);
@@ -112,6 +120,7 @@ public final class RedisFanout implements Fanout {
 		this.settings = settings;
 		this.scheduler = scheduler;
 		this.pool = pool;
+		this.membershipLane = new SerialExecutor(pool);
 		this.clock = scheduler.getClock();
 		this.keys = new RedisKeys(settings.keyPrefix());
 		this.membership = new NodeMembership(settings, this.keys, this.clock);
@@ -158,12 +167,27 @@ public final class RedisFanout implements Fanout {
 		this.subscriptions.acquire(this.keys.broadcastChannel());
 		this.subscriptions.acquire(this.keys.probeChannel(this.settings.nodeId()));
 		this.beating = true;
-		this.pool.execute(this::beat);
+		this.membershipLane.execute(this::beat);
 	}
 
 	@Override
 	public void leave() {
 		stopBeating();
+		// After a beat under way, if any: else it could write this node's report again after it was removed.
+		CompletableFuture<Void> left = CompletableFuture.runAsync(this::leaveNow, this.membershipLane);
+		try {
+			left.get(this.settings.requestTimeout().toMillis() * 8, TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+		catch (ExecutionException | TimeoutException ex) {
+			logger.warn("Cluster node " + this.settings.nodeId()
+					+ " could not leave the view in time; it drops out when its report expires: " + describe(ex));
+		}
+	}
+
+	private void leaveNow() {
 		ReactiveRedisConnection connection = this.redis;
 		// Whenever the last heartbeat registered this node, also one that found its subscriptions not yet
 		// live (an instance stopped right after it started): the others must not wait a node timeout for it.
@@ -211,8 +235,9 @@ public final class RedisFanout implements Fanout {
 			return;
 		}
 		boolean live;
+		ReactiveRedisConnection connection = null;
 		try {
-			ReactiveRedisConnection connection = this.factory.getReactiveConnection();
+			connection = this.factory.getReactiveConnection();
 			this.membership.beat(connection, started.counts());
 			this.registered = true;
 			live = probe(connection) || renewAndProbe(connection);
@@ -229,15 +254,27 @@ public final class RedisFanout implements Fanout {
 				this.resumeStore.refresh(connection, this.clock.instant());
 			}
 		}
+		catch (NodeMembership.NodeIdInUseException ex) {
+			live = false;
+			connection.closeLater().subscribe(null, (ignored) -> {
+			});
+			if (!this.nodeIdInUse) {
+				this.nodeIdInUse = true;
+				logger.error(ex.getMessage());
+			}
+		}
 		catch (RuntimeException ex) {
 			live = false;
 			this.registered = false;
 			logFailure("Redis did not answer", ex);
 			this.subscriptions.renew();
 		}
+		if (live) {
+			this.nodeIdInUse = false;
+		}
 		changeStatus(live ? ClusterView.Status.UP : ClusterView.Status.LOCAL_ONLY);
 		if (this.beating) {
-			this.nextBeat = this.scheduler.schedule(() -> this.pool.execute(this::beat),
+			this.nextBeat = this.scheduler.schedule(() -> this.membershipLane.execute(this::beat),
 					this.clock.instant().plus(this.settings.heartbeatInterval()));
 		}
 	}
@@ -273,7 +310,7 @@ public final class RedisFanout implements Fanout {
 			if (next == ClusterView.Status.UP) {
 				logger.info("Cluster node " + this.settings.nodeId() + " is connected to Redis: sends reach every instance");
 			}
-			else {
+			else if (!this.nodeIdInUse) {
 				logger.warn("Cluster node " + this.settings.nodeId()
 						+ " lost Redis: it serves its own sessions only and reports every cross-instance send as not published until Redis answers again");
 			}

@@ -11,6 +11,8 @@ import io.resilientws.server.SessionSelector;
  * <ul>
  * <li>{@code P nodes}: a set of the node ids that registered;</li>
  * <li>{@code P node:<id>}: one node's report (its sessions by endpoint), expiring when it stops reporting;</li>
+ * <li>{@code P node:<id>:owner}: a random value of the process that reports as that node, so that a second
+ * live process with the same id is noticed;</li>
  * <li>{@code P user:<name>}: a hash of node id to that user's sessions on the node (cluster-wide
  * {@code max-sessions-per-principal});</li>
  * <li>channels {@code P ch:all} (broadcasts), {@code P ch:session:<id>} and {@code P ch:user:<name>}
@@ -32,6 +34,10 @@ final class RedisKeys {
 
 	ByteBuffer node(String nodeId) {
 		return bytes(this.prefix + "node:" + nodeId);
+	}
+
+	ByteBuffer nodeOwner(String nodeId) {
+		return bytes(this.prefix + "node:" + nodeId + ":owner");
 	}
 
 	ByteBuffer user(String principal) {

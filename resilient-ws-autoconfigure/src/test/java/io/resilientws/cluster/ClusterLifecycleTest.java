@@ -10,6 +10,10 @@ import io.resilientws.testsupport.RedisServer;
 import io.resilientws.testsupport.TestWebSocketServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import org.springframework.boot.test.system.CapturedOutput;
+import org.springframework.boot.test.system.OutputCaptureExtension;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -78,6 +82,39 @@ class ClusterLifecycleTest {
 		ClusterModeTest.registry(instance).broadcast("real").cluster().join();
 		await().atMost(WAIT).until(() -> client.messages.contains("real"));
 		assertThat(client.messages).containsExactly("real");
+	}
+
+	@Test
+	@ExtendWith(OutputCaptureExtension.class)
+	void twoLiveInstancesWithOneNodeIdServeTheirOwnSessionsOnlyAndSayWhichPropertyToFix(CapturedOutput output) {
+		RedisServer redis = RedisServer.start();
+		this.resources.add(redis);
+		TestWebSocketServer first = instance(redis, "twin");
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(first).clusterView().status() == ClusterView.Status.UP);
+		TestWebSocketServer second = instance(redis, "twin");
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(first).clusterView().status() == ClusterView.Status.LOCAL_ONLY
+				&& ClusterModeTest.registry(second).clusterView().status() == ClusterView.Status.LOCAL_ONLY);
+		assertThat(output.getOut()).contains("Cluster node id 'twin' is in use by another live instance")
+			.contains("resilient-ws.cluster.node-id");
+		// Said once per instance while it lasts, not on every beat.
+		await().during(Duration.ofSeconds(1)).atMost(WAIT)
+			.until(() -> ClusterModeTest.registry(first).clusterView().status() == ClusterView.Status.LOCAL_ONLY);
+		assertThat(output.getOut().split("is in use by another live instance", -1)).hasSize(3);
+		second.close();
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(first).clusterView().status() == ClusterView.Status.UP);
+	}
+
+	@Test
+	void aProcessRestartedWithTheIdOfAKilledOneJoinsAtOnce() {
+		RedisServer redis = RedisServer.start();
+		this.resources.add(redis);
+		TestWebSocketServer staying = instance(redis, "staying");
+		// What a killed process leaves: its owner mark, still unexpired.
+		assertThat(redis.command("SET", "resilient-ws:node:reborn:owner", "a-killed-process", "PX", "60000")).isEqualTo("OK");
+		TestWebSocketServer reborn = instance(redis, "reborn");
+		await().atMost(WAIT).until(() -> ClusterModeTest.registry(staying).clusterView().nodes().size() == 2);
+		await().during(Duration.ofSeconds(1)).atMost(WAIT)
+			.until(() -> ClusterModeTest.registry(reborn).clusterView().status() == ClusterView.Status.UP);
 	}
 
 	private TestWebSocketServer instance(RedisServer redis, String nodeId, String... properties) {

@@ -121,6 +121,7 @@ class ManagedConnectionTest {
 	@Test
 	void connectionEndedWithoutCloseFrameIsAbnormalAndReconnects() {
 		ManagedConnection connection = open(UnaryOperator.identity());
+		awaitServerSession();
 		// A FIN without a close frame, which the JDK reports as onClose(1006) rather than onError.
 		this.server.abortAll();
 		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
@@ -178,7 +179,8 @@ class ManagedConnectionTest {
 			.heartbeatPingText("hb")
 			.heartbeatPongText("hb")
 			.heartbeatInterval(Duration.ofMillis(100))
-			.heartbeatTimeout(Duration.ofMillis(200)));
+			// Not what this test is about: long enough that a late reply on a busy machine is no death.
+			.heartbeatTimeout(Duration.ofSeconds(2)));
 		await().atMost(WAIT).until(() -> this.server.received().stream().filter("hb"::equals).count() >= 5);
 		assertThat(connection.state()).isEqualTo(ConnectionState.OPEN);
 		assertThat(connection.lastHeartbeatRoundTrip()).isPresent();
@@ -266,7 +268,9 @@ class ManagedConnectionTest {
 				.extracting((event) -> ((ConnectionEvent.StateChanged) event).to())
 				.containsExactly(ConnectionState.CONNECTING, ConnectionState.OPEN, ConnectionState.CLOSING,
 						ConnectionState.CLOSED));
-		assertThat(this.events).filteredOn(ConnectionEvent.Closed.class::isInstance).hasSize(1);
+		// Published just after the move to CLOSED, on the connection's callback queue.
+		await().atMost(WAIT)
+			.untilAsserted(() -> assertThat(this.events).filteredOn(ConnectionEvent.Closed.class::isInstance).hasSize(1));
 	}
 
 	private ManagedConnection open(UnaryOperator<ConnectionSettings.Builder> customizer) {
@@ -292,6 +296,8 @@ class ManagedConnectionTest {
 			connection.start();
 			await().atMost(WAIT).until(() -> connection.state() == ConnectionState.WAITING_TO_RECONNECT);
 			assertThat(connection.nextAttemptAt()).isPresent();
+			// The handler hears of the close on the callback queue, after the state has changed.
+			await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
 			assertThat(this.handler.closes).singleElement()
 				.satisfies((close) -> assertThat(close.willReconnect()).isTrue());
 		}
@@ -302,6 +308,7 @@ class ManagedConnectionTest {
 		SimpleMeterRegistry meters = new SimpleMeterRegistry();
 		new ClientConnectionMetrics(this.registry).bindTo(meters);
 		ManagedConnection connection = open((settings) -> settings.inboundMaxMessageSize(1024));
+		awaitServerSession();
 		this.server.broadcast("x".repeat(1024));
 		await().atMost(WAIT).until(() -> this.handler.messages.size() == 1);
 
@@ -323,6 +330,7 @@ class ManagedConnectionTest {
 	@Test
 	void fragmentedMessageOverTheInboundLimitEndsTheConnectionWith1009() {
 		ManagedConnection connection = open((settings) -> settings.inboundMaxMessageSize(1024));
+		awaitServerSession();
 		// Each fragment is within the limit; together they are not.
 		this.server.broadcastFragmented("a".repeat(600), "b".repeat(600), "c".repeat(600));
 
@@ -333,6 +341,7 @@ class ManagedConnectionTest {
 	@Test
 	void binaryMessageOverTheInboundLimitEndsTheConnectionWith1009() {
 		ManagedConnection connection = open((settings) -> settings.inboundMaxMessageSize(1024));
+		awaitServerSession();
 		this.server.broadcast(new byte[4096]);
 
 		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.CLOSED);
@@ -340,6 +349,8 @@ class ManagedConnectionTest {
 	}
 
 	private void assertTooBig(ManagedConnection connection, String reason) {
+		// The handler hears of the close on the callback queue, after the state has changed.
+		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
 		assertThat(this.handler.closes).singleElement().satisfies((close) -> {
 			assertThat(close.code()).isEqualTo(1009);
 			assertThat(close.reason()).isEqualTo(reason);
@@ -352,6 +363,14 @@ class ManagedConnectionTest {
 
 	private void awaitOpens(int opens) {
 		await().atMost(WAIT).until(() -> this.handler.opens.get() >= opens);
+	}
+
+	/**
+	 * Tomcat writes the 101 before it tells the server's handler of the session: a client can be open while
+	 * the server has no session yet to broadcast to or abort.
+	 */
+	private void awaitServerSession() {
+		await().atMost(WAIT).until(() -> this.server.openSessions() == 1);
 	}
 
 }

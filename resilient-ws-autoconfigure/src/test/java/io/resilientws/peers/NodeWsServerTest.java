@@ -150,8 +150,9 @@ class NodeWsServerTest {
 		assertThat(close.wasClean()).isFalse();
 		assertThat(close.reason()).startsWith("heartbeat: no pong within 300 ms");
 		assertThat(close.willReconnect()).isTrue();
-		// interval + timeout, plus scheduling slack on a busy 2-core machine
-		assertThat(detection).isLessThan(Duration.ofMillis(600 + 400));
+		// interval + timeout, plus scheduling slack on a busy 2-core machine (the exact bound is proven on a
+		// manual clock in ManagedConnectionTimingTest)
+		assertThat(detection).isLessThan(Duration.ofMillis(600 + 1000));
 		await().atMost(WAIT).untilAsserted(() -> assertThat(this.peer.lines("ping")).isNotEmpty());
 		await().atMost(WAIT).until(() -> this.handler.opens.get() >= 2);
 		assertThat(connection.state()).isIn(ConnectionState.OPEN, ConnectionState.WAITING_TO_RECONNECT,
@@ -163,7 +164,8 @@ class NodeWsServerTest {
 		this.peer = NodePeer.start();
 		ManagedConnection connection = open((settings) -> settings.heartbeatMode(HeartbeatMode.TEXT)
 			.heartbeatInterval(Duration.ofMillis(100))
-			.heartbeatTimeout(Duration.ofMillis(500)));
+			// Not what this test is about: long enough that a late reply on a busy machine is no death.
+			.heartbeatTimeout(Duration.ofSeconds(2)));
 		await().atMost(WAIT).until(() -> this.peer.lines("textping").size() >= 3);
 		await().atMost(WAIT).until(() -> connection.lastHeartbeatRoundTrip().isPresent());
 		assertThat(connection.state()).isEqualTo(ConnectionState.OPEN);
@@ -190,6 +192,8 @@ class NodeWsServerTest {
 		await().atMost(WAIT).until(() -> connection.state() == ConnectionState.CLOSED);
 		await().atMost(WAIT).until(() -> !this.peer.lines("close").isEmpty());
 		assertThat(this.peer.lines("close")).containsExactly("close 1 4000 done here");
+		// The handler hears of the close on the callback queue, after the state has changed.
+		await().atMost(WAIT).until(() -> !this.handler.closes.isEmpty());
 		assertThat(this.handler.lastClose().wasClean()).isTrue();
 		assertThat(this.handler.lastClose().willReconnect()).isFalse();
 	}

@@ -54,8 +54,11 @@ public final class HeartbeatSweep {
 	/** Heartbeats in the wheel, including stopped ones not yet taken out. */
 	private int size;
 
-	/** The last tick whose bucket was taken out. */
-	private long lastTick = Long.MIN_VALUE;
+	/**
+	 * The last tick whose bucket was taken out; at first the one before the sweep was made. A run takes
+	 * every bucket after it up to its own time, so a run that comes late (the first one too) skips none.
+	 */
+	private long lastTick;
 
 	private @Nullable ScheduledFuture<?> nextRun;
 
@@ -76,6 +79,7 @@ public final class HeartbeatSweep {
 		this.clock = scheduler.getClock();
 		this.tickNanos = tick.toNanos();
 		this.afterEachRun = afterEachRun;
+		this.lastTick = tickOf(this.clock.instant()) - 1;
 		for (int i = 0; i < BUCKETS; i++) {
 			this.buckets[i] = new ArrayList<>();
 		}
@@ -114,13 +118,13 @@ public final class HeartbeatSweep {
 
 	// Under this lock.
 	private void put(Heartbeat heartbeat, long tick) {
-		long at = Math.max(tick, (this.lastTick == Long.MIN_VALUE) ? tick : this.lastTick + 1);
+		long at = Math.max(tick, this.lastTick + 1);
 		this.buckets[(int) Math.floorMod(at, (long) BUCKETS)].add(heartbeat);
 	}
 
 	/** Makes sure the wheel turns at the end of {@code tick} at the latest. */
 	private synchronized void runBy(long tick) {
-		long at = (this.lastTick == Long.MIN_VALUE) ? tick : Math.max(tick, this.lastTick + 1);
+		long at = Math.max(tick, this.lastTick + 1);
 		if (at >= this.nextRunTick) {
 			return;
 		}
@@ -139,9 +143,8 @@ public final class HeartbeatSweep {
 		synchronized (this) {
 			this.nextRun = null;
 			this.nextRunTick = Long.MAX_VALUE;
-			long from = (this.lastTick == Long.MIN_VALUE) ? currentTick : this.lastTick + 1;
 			// After a stall (a suspended machine) at most one turn of the wheel is behind: every bucket once.
-			from = Math.max(from, currentTick - BUCKETS + 1);
+			long from = Math.max(this.lastTick + 1, currentTick - BUCKETS + 1);
 			for (long tick = from; tick <= currentTick; tick++) {
 				List<Heartbeat> bucket = this.buckets[(int) Math.floorMod(tick, (long) BUCKETS)];
 				due.addAll(bucket);

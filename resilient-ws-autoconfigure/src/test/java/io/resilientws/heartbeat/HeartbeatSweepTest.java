@@ -70,6 +70,20 @@ class HeartbeatSweepTest {
 	}
 
 	@Test
+	void aFirstRunThatComesTicksLateStillTakesWhatWasDueBeforeIt() {
+		// A slow start (class loading, a loaded machine): the sweep's first run comes 3 ticks late. It must
+		// not skip the bucket it was scheduled for (the wheel came round to it only 1,024 ticks later).
+		this.scheduler.runLateBy(TICK.multipliedBy(3));
+		Instant start = this.scheduler.now();
+		start();
+		this.scheduler.advance(INTERVAL.plus(TICK.multipliedBy(4)));
+		assertThat(this.pings).containsExactly(start.plus(INTERVAL).plus(TICK.multipliedBy(3)));
+		// Its check, due a timeout after that late ping, runs 3 ticks late too.
+		this.scheduler.advance(TIMEOUT.plus(TICK.multipliedBy(4)));
+		assertThat(this.deaths).containsExactly(start.plus(INTERVAL).plus(TIMEOUT).plus(TICK.multipliedBy(6)));
+	}
+
+	@Test
 	void aLoneHeartbeatIsPingedAndCheckedAtItsExactTimes() {
 		Instant start = this.scheduler.now();
 		start();

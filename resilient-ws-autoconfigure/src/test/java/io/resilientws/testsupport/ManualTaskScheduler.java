@@ -97,9 +97,17 @@ public final class ManualTaskScheduler implements TaskScheduler {
 			.orElseThrow(() -> new IllegalStateException("no task scheduled"));
 	}
 
+	/** How long after its time every task scheduled from now on runs: a busy or starved scheduler thread. */
+	private volatile Duration lateness = Duration.ZERO;
+
+	/** Makes every task scheduled from now on run {@code lateness} after its time. */
+	public void runLateBy(Duration lateness) {
+		this.lateness = lateness;
+	}
+
 	@Override
 	public synchronized ScheduledFuture<?> schedule(Runnable task, Instant startTime) {
-		Task scheduled = new Task(task, startTime, this.sequence.incrementAndGet());
+		Task scheduled = new Task(task, startTime.plus(this.lateness), this.sequence.incrementAndGet());
 		this.tasks.add(scheduled);
 		return scheduled;
 	}

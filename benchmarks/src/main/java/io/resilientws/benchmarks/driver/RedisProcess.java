@@ -55,6 +55,34 @@ public final class RedisProcess implements AutoCloseable {
 		return this.port;
 	}
 
+	/** The server's CPU time and context switches so far (what the journal costs Redis). */
+	public ProcessCost cost() {
+		return ProcessCost.of(this.process.pid());
+	}
+
+	/**
+	 * Calls of a script by its SHA-1 so far ({@code INFO commandstats}, {@code cmdstat_evalsha}): the
+	 * round trips the starter's journal costs, whatever each script runs; -1 if unknown.
+	 */
+	public long scriptCalls() {
+		try {
+			Process cli = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(this.port), "INFO", "commandstats"))
+				.redirectErrorStream(true)
+				.start();
+			try (InputStream out = cli.getInputStream()) {
+				for (String line : new String(out.readAllBytes(), StandardCharsets.UTF_8).split("\\r?\\n")) {
+					if (line.startsWith("cmdstat_evalsha:calls=")) {
+						return Long.parseLong(line.substring("cmdstat_evalsha:calls=".length(), line.indexOf(',')));
+					}
+				}
+			}
+			return 0;
+		}
+		catch (IOException | NumberFormatException ex) {
+			return -1;
+		}
+	}
+
 	private boolean ping() {
 		try {
 			Process cli = new ProcessBuilder(List.of("redis-cli", "-p", Integer.toString(this.port), "PING"))

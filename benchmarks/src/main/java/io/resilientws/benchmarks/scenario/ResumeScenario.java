@@ -15,6 +15,7 @@ import java.util.function.Function;
 import io.resilientws.benchmarks.driver.FreezableProxy;
 import io.resilientws.benchmarks.driver.Latency;
 import io.resilientws.benchmarks.driver.Payloads;
+import io.resilientws.benchmarks.driver.ProcessCost;
 import io.resilientws.benchmarks.driver.RedisProcess;
 import io.resilientws.benchmarks.driver.ResumingClient;
 import io.resilientws.benchmarks.driver.ServerProcess;
@@ -56,11 +57,22 @@ public final class ResumeScenario {
 
 	record EchoSample(double messagesPerSecond, double p50, double p99, double cpuMicrosPerMessage,
 			double acksToClientPerThousand, double acksFromClientPerThousand, double ackCharsToClient,
-			double ackCharsFromClient, double escapeChars) {
+			double ackCharsFromClient, double escapeChars, RedisCost redis) {
 	}
 
 	record FanoutSample(double offered, double delivered, double p50, double p99, long missing,
-			double cpuMicrosPerDelivery, double acksPerThousand, double ackChars) {
+			double cpuMicrosPerDelivery, double acksPerThousand, double ackChars, RedisCost redis) {
+	}
+
+	/** What Redis spent per message in a measured window (NaN without Redis): CPU µs and script calls. */
+	record RedisCost(double cpuMicrosPerMessage, double scriptCallsPerMessage) {
+
+		static final RedisCost NONE = new RedisCost(Double.NaN, Double.NaN);
+
+	}
+
+	/** Redis's counters at the start of a window. */
+	private record RedisMark(ProcessCost cost, long scriptCalls) {
 	}
 
 	record StormSample(double connectSeconds, double allBackSeconds, double p50BackSeconds, int back, int recovered,
@@ -229,9 +241,11 @@ public final class ResumeScenario {
 				.computeIfAbsent(size, (k) -> new ArrayList<>())
 				.add(sample);
 			System.out.println(fmt("  %-26s echo %5d B x %d in flight: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  "
-					+ "server CPU %.2f µs/msg  A per 1000 msgs: to client %.1f, from client %.1f", variant.label, size,
-					this.inflight, sample.messagesPerSecond, sample.p50, sample.p99, sample.cpuMicrosPerMessage,
-					sample.acksToClientPerThousand, sample.acksFromClientPerThousand));
+					+ "server CPU %.2f µs/msg  A per 1000 msgs: to client %.1f, from client %.1f  Redis %.1f µs/msg, "
+					+ "%.3f script calls/msg", variant.label, size, this.inflight, sample.messagesPerSecond, sample.p50,
+					sample.p99, sample.cpuMicrosPerMessage, sample.acksToClientPerThousand,
+					sample.acksFromClientPerThousand, sample.redis.cpuMicrosPerMessage(),
+					sample.redis.scriptCallsPerMessage()));
 		}
 	}
 
@@ -267,11 +281,13 @@ public final class ResumeScenario {
 			count.reset();
 			shared.resetCounters();
 			long cpuBefore = cpu(server);
+			RedisMark redisBefore = redisMark(variant);
 			long start = System.nanoTime();
 			EchoScenario.sleep(duration);
 			long messages = count.sum();
 			long elapsed = System.nanoTime() - start;
 			long cpuAfter = cpu(server);
+			RedisCost redisCost = redisCost(redisBefore, messages);
 			double p50 = latency.percentileMillis(50);
 			double p99 = latency.percentileMillis(99);
 			running[0] = false;
@@ -280,7 +296,7 @@ public final class ResumeScenario {
 			return new EchoSample(messages * 1e9 / elapsed, p50, p99, (cpuAfter - cpuBefore) / 1000.0 / messages,
 					shared.acksReceived.sum() * 1000.0 / received, shared.acksSent.sum() * 1000.0 / sent,
 					avg(shared.ackBytesReceived, shared.acksReceived), avg(shared.ackBytesSent, shared.acksSent),
-					shared.escapeChars.sum());
+					shared.escapeChars.sum(), redisCost);
 		}
 		finally {
 			running[0] = false;
@@ -291,8 +307,32 @@ public final class ResumeScenario {
 		}
 	}
 
+	// "–" where Redis was not measured (no journal in that variant).
+	private static String redisColumn(List<Double> values, String format) {
+		return values.stream().anyMatch((value) -> value.isNaN()) ? "–" : Results.spread(values, format);
+	}
+
 	private static double avg(LongAdder total, LongAdder count) {
 		return (count.sum() == 0) ? 0 : (double) total.sum() / count.sum();
+	}
+
+	// Only for the variant that journals (cluster mode with resume): the others do not use Redis per message.
+	private @Nullable RedisMark redisMark(Variant variant) {
+		RedisProcess started = this.redis;
+		if (started == null || !variant.cluster || !variant.resume) {
+			return null;
+		}
+		return new RedisMark(started.cost(), started.scriptCalls());
+	}
+
+	private RedisCost redisCost(@Nullable RedisMark before, long messages) {
+		RedisProcess started = this.redis;
+		if (before == null || started == null || messages == 0) {
+			return RedisCost.NONE;
+		}
+		long calls = started.scriptCalls();
+		return new RedisCost(started.cost().cpuMicrosPerMessage(before.cost(), messages),
+				(calls < 0 || before.scriptCalls() < 0) ? Double.NaN : (double) (calls - before.scriptCalls()) / messages);
 	}
 
 	private static long cpu(ServerProcess server) {
@@ -341,16 +381,18 @@ public final class ResumeScenario {
 				ready.add(client.connect());
 			}
 			ready.forEach((f) -> f.orTimeout(60, TimeUnit.SECONDS).join());
-			fanoutOnce(server, shared, deliveries, 10, Duration.ofSeconds(3));
+			fanoutOnce(variant, server, shared, deliveries, 10, Duration.ofSeconds(3));
 			for (int rate : this.rates) {
-				FanoutSample sample = fanoutOnce(server, shared, deliveries, rate, this.step);
+				FanoutSample sample = fanoutOnce(variant, server, shared, deliveries, rate, this.step);
 				this.fanout.computeIfAbsent(variant, (k) -> new LinkedHashMap<>())
 					.computeIfAbsent(rate, (k) -> new ArrayList<>())
 					.add(sample);
 				System.out.println(fmt("  %-26s fanout offered %8.0f/s delivered %8.0f/s p50 %s ms p99 %s ms "
-						+ "missing %d server CPU %.2f µs/delivery A per 1000 deliveries %.1f", variant.label,
-						sample.offered, sample.delivered, FanoutScenario.ms(sample.p50), FanoutScenario.ms(sample.p99),
-						sample.missing, sample.cpuMicrosPerDelivery, sample.acksPerThousand));
+						+ "missing %d server CPU %.2f µs/delivery A per 1000 deliveries %.1f Redis %.1f µs/delivery, "
+						+ "%.3f script calls/delivery", variant.label, sample.offered, sample.delivered,
+						FanoutScenario.ms(sample.p50), FanoutScenario.ms(sample.p99), sample.missing,
+						sample.cpuMicrosPerDelivery, sample.acksPerThousand, sample.redis.cpuMicrosPerMessage(),
+						sample.redis.scriptCallsPerMessage()));
 			}
 		}
 		finally {
@@ -361,18 +403,20 @@ public final class ResumeScenario {
 	}
 
 	/** One paced broadcast, then waits for every delivery (or 2 s without any, at most 30 s). */
-	private FanoutSample fanoutOnce(ServerProcess server, ResumingClient.Shared shared, Deliveries deliveries, int rate,
-			Duration duration) {
+	private FanoutSample fanoutOnce(Variant variant, ServerProcess server, ResumingClient.Shared shared,
+			Deliveries deliveries, int rate, Duration duration) {
 		deliveries.reset();
 		shared.resetCounters();
 		int count = (int) (rate * duration.toMillis() / 1000);
 		long started = System.nanoTime();
 		long cpuBefore = cpu(server);
+		RedisMark redisBefore = redisMark(variant);
 		server.broadcast(count, rate, this.size);
 		long expected = (long) count * this.sessions;
 		awaitCount(deliveries.count, expected, Duration.ofSeconds(2), Duration.ofSeconds(30));
 		long cpuAfter = cpu(server);
 		long received = deliveries.count.sum();
+		RedisCost redisCost = redisCost(redisBefore, received);
 		Latency latency = new Latency();
 		latency.histogram().add(deliveries.latency.histogram());
 		for (long i = received; i < expected; i++) {
@@ -382,7 +426,8 @@ public final class ResumeScenario {
 		return new FanoutSample((double) expected / duration.toSeconds(), received / seconds,
 				latency.percentileMillis(50), latency.percentileMillis(99), expected - received,
 				(cpuAfter - cpuBefore) / 1000.0 / Math.max(1, received),
-				shared.acksSent.sum() * 1000.0 / Math.max(1, received), avg(shared.ackBytesSent, shared.acksSent));
+				shared.acksSent.sum() * 1000.0 / Math.max(1, received), avg(shared.ackBytesSent, shared.acksSent),
+				redisCost);
 	}
 
 	/** Waits until {@code count} reaches {@code expected}, or it did not move for {@code quiet}, or {@code limit}. */
@@ -606,11 +651,13 @@ public final class ResumeScenario {
 							fmt("%.3f", Results.median(rate) / plainRate), fmt("%.3f", Results.median(rate) / offRate),
 							Results.spread(list.stream().map(EchoSample::p50).toList(), "%.3f"),
 							Results.spread(p99, "%.3f"), fmt("%.2f", Results.median(p99) / plainP99),
-							Results.spread(list.stream().map(EchoSample::cpuMicrosPerMessage).toList(), "%.1f")));
+							Results.spread(list.stream().map(EchoSample::cpuMicrosPerMessage).toList(), "%.1f"),
+							redisColumn(list.stream().map((x) -> x.redis().cpuMicrosPerMessage()).toList(), "%.1f"),
+							redisColumn(list.stream().map((x) -> x.redis().scriptCallsPerMessage()).toList(), "%.3f")));
 				});
 			}
 			results.table(List.of("size", "server", "messages/s", "vs plain", "vs resume off", "p50 ms", "p99 ms",
-					"p99 vs plain", "server CPU µs/message"), rows);
+					"p99 vs plain", "server CPU µs/message", "Redis CPU µs/message", "Redis script calls/message"), rows);
 		}
 		if (!this.fanout.isEmpty()) {
 			results.line(fmt("### Fan-out: paced broadcast of %d B to %,d sessions, %d s per rate, every client reading",
@@ -634,11 +681,14 @@ public final class ResumeScenario {
 							FanoutScenario.spreadMs(p99), fmt("%.2f", Results.median(p99) / plainP99),
 							Results.spread(list.stream().map((x) -> (double) x.missing).toList(), "%.0f"),
 							Results.spread(list.stream().map(FanoutSample::cpuMicrosPerDelivery).toList(), "%.1f"),
-							Results.spread(list.stream().map(FanoutSample::acksPerThousand).toList(), "%.0f")));
+							Results.spread(list.stream().map(FanoutSample::acksPerThousand).toList(), "%.0f"),
+							redisColumn(list.stream().map((x) -> x.redis().cpuMicrosPerMessage()).toList(), "%.1f"),
+							redisColumn(list.stream().map((x) -> x.redis().scriptCallsPerMessage()).toList(), "%.3f")));
 				});
 			}
 			results.table(List.of("offered deliveries/s", "server", "delivered/s", "vs plain", "p50 ms", "p99 ms",
-					"p99 vs plain", "not delivered", "server CPU µs/delivery", "`A` per 1,000 deliveries"), rows);
+					"p99 vs plain", "not delivered", "server CPU µs/delivery", "`A` per 1,000 deliveries",
+					"Redis CPU µs/delivery", "Redis script calls/delivery"), rows);
 		}
 		if (!this.storm.isEmpty()) {
 			results.line(fmt("### Reconnect storm: %,d clients through a TCP proxy, broadcast of %d B at %d/s for %d s, "

@@ -123,8 +123,15 @@ final class ScriptBatcher {
 			}
 			ReactiveRedisConnection redis = this.connection.get();
 			if (redis != null) {
-				send(redis, batch);
-				return;
+				try {
+					send(redis, batch);
+					return;
+				}
+				catch (RuntimeException ex) {
+					// Not sent (the connection refused the command): fail these, and the queue goes on.
+					batch.forEach((call) -> call.done().completeExceptionally(ex));
+					continue;
+				}
 			}
 			IllegalStateException down = new IllegalStateException("Redis unreachable");
 			batch.forEach((call) -> call.done().completeExceptionally(down));
@@ -142,9 +149,10 @@ final class ScriptBatcher {
 			arguments.add(RedisKeys.bytes(Integer.toString(all.length - call.keys())));
 			arguments.addAll(List.of(all).subList(call.keys(), all.length));
 		}
-		keys.addAll(arguments);
+		List<ByteBuffer> keysThenArguments = new ArrayList<>(keys);
+		keysThenArguments.addAll(arguments);
 		redis.scriptingCommands()
-			.evalSha(this.batchSha, ReturnType.MULTI, keys.size() - arguments.size(), keys.toArray(ByteBuffer[]::new))
+			.evalSha(this.batchSha, ReturnType.MULTI, keys.size(), keysThenArguments.toArray(ByteBuffer[]::new))
 			.collectList()
 			.timeout(this.timeout)
 			.toFuture()

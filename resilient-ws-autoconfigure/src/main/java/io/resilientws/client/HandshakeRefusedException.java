@@ -20,21 +20,21 @@ public final class HandshakeRefusedException extends IOException {
 
 	/** A refusal: any status but 101. */
 	HandshakeRefusedException(int status, HttpHeaders headers) {
-		this(status, headers, "handshake refused with HTTP " + status);
+		this(status, headers.get(HttpHeaderNames.RETRY_AFTER), "handshake refused with HTTP " + status);
 	}
 
-	private HandshakeRefusedException(int status, HttpHeaders headers, String message) {
+	private HandshakeRefusedException(int status, @Nullable String retryAfter, String message) {
 		super(message);
 		this.status = status;
-		this.retryAfter = headers.get(HttpHeaderNames.RETRY_AFTER);
+		this.retryAfter = retryAfter;
 	}
 
 	/**
-	 * A 101 that does not complete the handshake.
+	 * A 101 that does not complete the handshake (a 101 asks for no retry later: it has no {@code Retry-After}).
 	 * @param rule what the response got wrong, in fixed words ("a subprotocol that was not offered")
 	 */
-	static HandshakeRefusedException invalidUpgrade(HttpHeaders headers, String rule) {
-		return new HandshakeRefusedException(101, headers, "invalid upgrade response: " + rule);
+	static HandshakeRefusedException invalidUpgrade(String rule) {
+		return new HandshakeRefusedException(101, null, "invalid upgrade response: " + rule);
 	}
 
 	/** The HTTP status the server answered with. */

@@ -184,7 +184,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 		}
 		String protocol = response.headers().get(HttpHeaderNames.SEC_WEBSOCKET_PROTOCOL);
 		if (protocol != null && !this.offeredSubprotocols.contains(protocol.trim())) {
-			attemptFailed(HandshakeRefusedException.invalidUpgrade(response.headers(), "a subprotocol that was not offered"));
+			attemptFailed(HandshakeRefusedException.invalidUpgrade("a subprotocol that was not offered"));
 			return;
 		}
 		try {
@@ -196,7 +196,7 @@ final class NettyWebSocket extends ChannelInboundHandlerAdapter implements WebSo
 		}
 		catch (WebSocketHandshakeException invalid) {
 			// Netty's message quotes the response's headers: onError gets it as the cause, the reason does not.
-			HandshakeRefusedException refused = HandshakeRefusedException.invalidUpgrade(response.headers(),
+			HandshakeRefusedException refused = HandshakeRefusedException.invalidUpgrade(
 					"not a WebSocket upgrade (Upgrade, Connection or Sec-WebSocket-Accept)");
 			refused.initCause(invalid);
 			attemptFailed(refused);

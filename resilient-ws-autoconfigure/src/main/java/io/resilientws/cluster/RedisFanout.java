@@ -161,13 +161,30 @@ public final class RedisFanout implements Fanout {
 
 	// ---- lifecycle ----
 
+	/**
+	 * Joins the cluster before it returns, when Redis answers within the request timeouts: the first
+	 * beat runs now (on the pool, waited for here, at startup). A resuming session that started before
+	 * this instance was UP would never be journaled, so never be resumable on another instance (a
+	 * rolling restart's next step would lose it). Redis down: the instance starts serving locally, and
+	 * joins on a later beat.
+	 */
 	@Override
 	public void start(Receiver receiver) {
 		this.receiver = receiver;
 		this.subscriptions.acquire(this.keys.broadcastChannel());
 		this.subscriptions.acquire(this.keys.probeChannel(this.settings.nodeId()));
 		this.beating = true;
-		this.membershipLane.execute(this::beat);
+		CompletableFuture<Void> firstBeat = CompletableFuture.runAsync(this::beat, this.membershipLane);
+		try {
+			// A beat waits at most a request timeout per step; the subscriptions' renewal three.
+			firstBeat.get(this.settings.requestTimeout().toMillis() * 8, TimeUnit.MILLISECONDS);
+		}
+		catch (InterruptedException ex) {
+			Thread.currentThread().interrupt();
+		}
+		catch (ExecutionException | TimeoutException ex) {
+			logger.debug("The first cluster heartbeat did not end in time; the instance joins on a later one", ex);
+		}
 	}
 
 	@Override

@@ -57,6 +57,15 @@ class ClusterLifecycleTest {
 	}
 
 	@Test
+	void anInstanceIsInTheClusterAsSoonAsItHasStarted() {
+		RedisServer redis = RedisServer.start();
+		this.resources.add(redis);
+		TestWebSocketServer instance = instance(redis, "prompt");
+		// No wait: a resuming session accepted from now on must be journaled, which needs the instance UP.
+		assertThat(ClusterModeTest.registry(instance).clusterView().status()).isEqualTo(ClusterView.Status.UP);
+	}
+
+	@Test
 	void aStoppingInstanceLeavesTheViewFirstThingNotANodeTimeoutLater() {
 		RedisServer redis = RedisServer.start();
 		this.resources.add(redis);

@@ -191,6 +191,7 @@ public final class ResumeScenario {
 					try (ServerProcess server = ServerProcess.start(variant.kind, 18085, "1g", args(variant))) {
 						System.out.println("rep " + (rep + 1) + ": " + variant.label + " up, pid " + server.pid()
 								+ ", load average " + Results.loadAverage());
+						awaitClusterUp(variant, server);
 						if (this.parts.contains("echo")) {
 							runEcho(variant, server);
 						}
@@ -229,6 +230,23 @@ public final class ResumeScenario {
 		args.addAll(List.of("--resilient-ws.cluster.enabled=true", "--resilient-ws.cluster.node-id=bench-1",
 				"--spring.data.redis.host=127.0.0.1", "--spring.data.redis.port=" + started.port()));
 		return args;
+	}
+
+	/**
+	 * A cluster variant's sessions are journaled only once the instance is UP in the cluster: clients
+	 * that connect before (as soon as HTTP answers) would measure a journal that refuses their sessions.
+	 */
+	private static void awaitClusterUp(Variant variant, ServerProcess server) {
+		if (!variant.cluster) {
+			return;
+		}
+		long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+		while (!"UP".equals(server.stats(false).get("clusterStatus"))) {
+			if (System.nanoTime() > deadline) {
+				throw new IllegalStateException(variant.label + ": not UP in the cluster within 30 s");
+			}
+			EchoScenario.sleep(Duration.ofMillis(50));
+		}
 	}
 
 	// ---- echo ----------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ import io.resilientws.send.SerialExecutor;
  * event loop: a command queued from the event loop itself would overtake those other threads queued a
  * moment before (Netty writes it at once, theirs wait in its task queue), and Redis would apply them out
  * of order (found by ClusterResumeTest: appends refused for numbers below the stream's last). Queuing a
- * command does not wait for Redis.
+ * command does not wait for Redis; only the next append waits for the one on its way to be answered,
+ * and then carries every message accepted meanwhile.
  */
 final class SessionJournal implements OutboundQueue.Journal {
 
@@ -68,6 +69,14 @@ final class SessionJournal implements OutboundQueue.Journal {
 
 	/** Every message up to this acceptance number has been appended. */
 	private long issuedThrough;
+
+	/**
+	 * Appends issued and not yet answered by the store. While one is on its way, the messages accepted
+	 * meanwhile wait and then go together, in one append: at most one append per round trip, however fast
+	 * messages come (with the store's writes of all sessions batched into one call, appends issued at
+	 * once would each carry one message, and Redis would do the per-append work per message).
+	 */
+	private int appendsInFlight;
 
 	/** Runs one issue at a time, in order, on the pool. */
 	private final Executor issuer;
@@ -272,6 +281,9 @@ final class SessionJournal implements OutboundQueue.Journal {
 	// waited for its last message (a command that waits for a message in the middle splits the batch).
 	private void collectReady(List<Runnable> ready) {
 		collectAfterwards(ready);
+		if (this.appendsInFlight > 0) {
+			return;
+		}
 		List<OutboundQueue.Journaled> batch = new ArrayList<>();
 		OutboundMessage next;
 		while (!this.held.contains(this.issuedThrough + 1)
@@ -301,7 +313,9 @@ final class SessionJournal implements OutboundQueue.Journal {
 		return count;
 	}
 
+	// Called under the lock.
 	private Runnable appendCommand(List<OutboundQueue.Journaled> batch, long handledCount) {
+		this.appendsInFlight++;
 		return () -> this.store.append(this.sessionId, batch, handledCount).whenComplete((ignored, failure) -> {
 			// Confirmed either way: a message the store could not take is written anyway (the store marked
 			// the session as not resumable elsewhere), this instance can still resume it.
@@ -310,6 +324,15 @@ final class SessionJournal implements OutboundQueue.Journal {
 				if (confirmed != null) {
 					confirmed.complete(null);
 				}
+			}
+			boolean lastAnswered;
+			synchronized (this.lock) {
+				this.appendsInFlight--;
+				lastAnswered = this.appendsInFlight == 0;
+			}
+			if (lastAnswered) {
+				// What was accepted meanwhile goes now, in one append.
+				issue();
 			}
 		});
 	}

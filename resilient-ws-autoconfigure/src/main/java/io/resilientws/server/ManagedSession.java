@@ -401,7 +401,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		}
 		WebSocketSession previous = transport();
 		SessionResume.Resumption resumption = resume.resume(presentedToken,
-				(this.resumeReceiver != null) ? this.resumeReceiver.answerable() : Long.MAX_VALUE);
+				(this.resumeReceiver != null) ? this.resumeReceiver.answerable() : Long.MAX_VALUE, connection);
 		if (resumption == null) {
 			return null;
 		}
@@ -774,7 +774,7 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 				this.registry.resumption().confirmed(this, confirmed);
 			}
 		}
-		return inbound(message) ? resumeInbound(message) : null;
+		return inbound(message) ? resumeInbound(connection, message) : null;
 	}
 
 	/** Looks at an inbound message before the application does; whether it goes on to the handler. */
@@ -814,12 +814,13 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 	}
 
 	// The resume protocol's part of an inbound message; one that breaks the protocol closes with 1002.
-	private @Nullable WebSocketMessage<?> resumeInbound(WebSocketMessage<?> message) {
+	private @Nullable WebSocketMessage<?> resumeInbound(WebSocketSession connection, WebSocketMessage<?> message) {
 		if (this.resumeReceiver == null) {
 			return message;
 		}
 		try {
-			return this.resumeReceiver.received(message);
+			// Decided again where the message is counted: a resume may have replaced the connection since.
+			return this.resumeReceiver.received(connection, message);
 		}
 		catch (ResumeProtocolException ex) {
 			logger.debug("Session " + getId() + " broke the resume protocol: " + ex.getMessage());

@@ -16,6 +16,7 @@ import org.springframework.scheduling.TaskScheduler;
 import org.springframework.web.socket.BinaryMessage;
 import org.springframework.web.socket.TextMessage;
 import org.springframework.web.socket.WebSocketMessage;
+import org.springframework.web.socket.WebSocketSession;
 
 /**
  * What a resuming session does with what its client sends (docs/RESUME-PROTOCOL.md §2, §4): takes the
@@ -58,11 +59,13 @@ final class ResumeReceiver {
 	}
 
 	/**
-	 * @return the message for the application's handler (unescaped), or null for an acknowledgement or
-	 * a resend of a message the handler has (after a resume on this instance in cluster mode)
+	 * @param connection the connection {@code message} came over
+	 * @return the message for the application's handler (unescaped), or null for an acknowledgement, a
+	 * resend of a message the handler has (after a resume on this instance in cluster mode), or a data
+	 * message of a connection a resume has replaced
 	 * @throws ResumeProtocolException when the message breaks the protocol
 	 */
-	@Nullable WebSocketMessage<?> received(WebSocketMessage<?> message) {
+	@Nullable WebSocketMessage<?> received(WebSocketSession connection, WebSocketMessage<?> message) {
 		WebSocketMessage<?> data;
 		if (message instanceof TextMessage text) {
 			ResumeWire.Inbound inbound = ResumeWire.read(text.getPayload());
@@ -85,9 +88,10 @@ final class ResumeReceiver {
 			// Pings and pongs are not data messages.
 			return message;
 		}
-		SessionResume.AckDecision decision = this.resume.dataReceived(data.getPayloadLength());
+		SessionResume.AckDecision decision = this.resume.dataReceived(connection, data.getPayloadLength());
 		if (decision == null) {
-			// A resend of what the handler has (after a resume on this instance in cluster mode).
+			// A resend of what the handler has (after a resume on this instance in cluster mode), or a
+			// message of a replaced connection, which the client sends again on its new one.
 			return null;
 		}
 		acknowledgeLater(decision);

@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 
 import org.springframework.web.socket.CloseStatus;
 import org.springframework.web.socket.WebSocketHandler;
+import org.springframework.web.socket.WebSocketSession;
 
 /**
  * What one resuming session keeps across its connections (docs/RESUME-PROTOCOL.md): whether a
@@ -79,6 +80,14 @@ final class SessionResume {
 	 * answer counted only what the store has (cluster mode), the client sends the rest again.
 	 */
 	private long resendsToDrop;
+
+	/**
+	 * The connection whose data messages count: null until the first resume (until then the session has
+	 * had one connection only), then the one the latest resume answered on. Set with the count that
+	 * answer carries, under this lock: a message that the reading thread of a connection given up
+	 * brings after that answer was not counted in it, and its client sends it again on the new one.
+	 */
+	private @Nullable WebSocketSession current;
 
 	/** Whether a timer for the acknowledgement delay is pending. */
 	private boolean ackTimerPending;
@@ -183,13 +192,15 @@ final class SessionResume {
 	 * (what was acknowledged), so that an instance that takes the session over later never answers with
 	 * less than the client was told; {@code Long.MAX_VALUE} otherwise. The client then sends again what
 	 * arrived beyond it, and those resends are dropped ({@link #dataReceived}): the handler has them.
+	 * @param connection the new connection: from now on only its data messages count
 	 * @return the answer {@code S} to write first on it, and whether the session was detached (else its
 	 * connection is being replaced), or null when the session cannot resume (it ended, or overflowed)
 	 */
-	synchronized @Nullable Resumption resume(String presented, long stored) {
+	synchronized @Nullable Resumption resume(String presented, long stored, WebSocketSession connection) {
 		if (this.state == State.ENDED || this.overflowed) {
 			return null;
 		}
+		this.current = connection;
 		boolean wasDetached = this.state == State.DETACHED;
 		this.state = State.ATTACHED;
 		cancelExpiry();
@@ -268,11 +279,16 @@ final class SessionResume {
 	}
 
 	/**
-	 * A data message arrived from the client.
-	 * @return what to do about acknowledging it, or null when it is a resend of one received before the
-	 * latest resume (see {@link #resume(String, long)}): then it is neither counted nor handled again
+	 * A data message arrived from the client over {@code connection}.
+	 * @return what to do about acknowledging it, or null when it is neither counted nor handled: a resend
+	 * of one received before the latest resume (see {@link #resume(String, long, WebSocketSession)}), or a
+	 * message of a connection that a resume replaced since its reading thread found it current (the
+	 * answer did not count it, so the client sends it again)
 	 */
-	synchronized @Nullable AckDecision dataReceived(int size) {
+	synchronized @Nullable AckDecision dataReceived(WebSocketSession connection, int size) {
+		if (this.current != null && connection != this.current) {
+			return null;
+		}
 		if (this.resendsToDrop > 0) {
 			this.resendsToDrop--;
 			return null;

@@ -174,16 +174,9 @@ public final class RedisFanout implements Fanout {
 		this.subscriptions.acquire(this.keys.broadcastChannel());
 		this.subscriptions.acquire(this.keys.probeChannel(this.settings.nodeId()));
 		this.beating = true;
-		CompletableFuture<Void> firstBeat = CompletableFuture.runAsync(this::beat, this.membershipLane);
-		try {
-			// A beat waits at most a request timeout per step; the subscriptions' renewal three.
-			firstBeat.get(this.settings.requestTimeout().toMillis() * 8, TimeUnit.MILLISECONDS);
-		}
-		catch (InterruptedException ex) {
-			Thread.currentThread().interrupt();
-		}
-		catch (ExecutionException | TimeoutException ex) {
-			logger.debug("The first cluster heartbeat did not end in time; the instance joins on a later one", ex);
+		Exception late = onTheLaneWithin(this::beat);
+		if (late != null) {
+			logger.debug("The first cluster heartbeat did not end in time; the instance joins on a later one", late);
 		}
 	}
 
@@ -191,16 +184,30 @@ public final class RedisFanout implements Fanout {
 	public void leave() {
 		stopBeating();
 		// After a beat under way, if any: else it could write this node's report again after it was removed.
-		CompletableFuture<Void> left = CompletableFuture.runAsync(this::leaveNow, this.membershipLane);
+		Exception late = onTheLaneWithin(this::leaveNow);
+		if (late != null) {
+			logger.warn("Cluster node " + this.settings.nodeId()
+					+ " could not leave the view in time; it drops out when its report expires: " + describe(late));
+		}
+	}
+
+	/**
+	 * Runs {@code task} on the membership lane (after a beat under way) and waits for it: at most 8
+	 * request timeouts, enough for a beat (one per step, three for renewing the subscriptions).
+	 * @return null when it ended in time, else why not
+	 */
+	private @Nullable Exception onTheLaneWithin(Runnable task) {
 		try {
-			left.get(this.settings.requestTimeout().toMillis() * 8, TimeUnit.MILLISECONDS);
+			CompletableFuture.runAsync(task, this.membershipLane)
+				.get(this.settings.requestTimeout().toMillis() * 8, TimeUnit.MILLISECONDS);
+			return null;
 		}
 		catch (InterruptedException ex) {
 			Thread.currentThread().interrupt();
+			return ex;
 		}
 		catch (ExecutionException | TimeoutException ex) {
-			logger.warn("Cluster node " + this.settings.nodeId()
-					+ " could not leave the view in time; it drops out when its report expires: " + describe(ex));
+			return ex;
 		}
 	}
 

@@ -361,6 +361,11 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 		if (this.draining) {
 			return "shutting-down";
 		}
+		if (!this.running) {
+			// The web server starts a moment before this registry, which may wait for the cluster's
+			// first heartbeat: a session accepted before then would not be resumable on another instance.
+			return "starting";
+		}
 		int max = this.settings.maxSessions();
 		if (max > 0 && this.admitted.incrementAndGet() > max) {
 			this.admitted.decrementAndGet();
@@ -576,11 +581,12 @@ public class ServerSessionRegistry implements SmartLifecycle, DisposableBean {
 
 	// ---- lifecycle: the sweep and the drain ----
 
+	/** Joins the cluster (in cluster mode: waits for its first heartbeat), then admits handshakes. */
 	@Override
 	public void start() {
 		this.draining = false;
-		this.running = true;
 		this.fanout.start(new Receiver());
+		this.running = true;
 		scheduleSweep();
 	}
 

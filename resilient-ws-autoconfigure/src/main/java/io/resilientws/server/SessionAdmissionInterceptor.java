@@ -16,9 +16,10 @@ import org.springframework.web.socket.server.HandshakeInterceptor;
 
 /**
  * Refuses an upgrade with 503 and {@code Retry-After} when the registry is full (in all, or for this
- * user) or draining for shutdown — before the connection is accepted, so that a client is never
- * accepted and then dropped. The {@code X-Resilient-Ws-Refused} header says which, in one word
- * ({@code capacity}, {@code principal-limit} or {@code shutting-down}), never the configured limits.
+ * user), not started yet, or draining for shutdown — before the connection is accepted, so that a
+ * client is never accepted and then dropped. The {@code X-Resilient-Ws-Refused} header says which, in
+ * one word ({@code capacity}, {@code principal-limit}, {@code starting} or {@code shutting-down}), never
+ * the configured limits.
  * <p>
  * It is the last interceptor of an endpoint, so that only a handshake every other interceptor (the
  * origin check included) accepted takes a place: a cross-origin or unauthenticated request can

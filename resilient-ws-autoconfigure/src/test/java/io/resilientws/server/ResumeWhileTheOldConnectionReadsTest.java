@@ -98,7 +98,8 @@ class ResumeWhileTheOldConnectionReadsTest {
 		assertThat(this.handler.received).as("what the handler got").containsExactly("a");
 	}
 
-	private static ServerSettings settings() {
+	/** A small server's settings, with resume on (also used by {@link RegistryStartTest}). */
+	static ServerSettings settings() {
 		HeartbeatSettings heartbeat = new HeartbeatSettings(true, Duration.ofSeconds(1), Duration.ofSeconds(1), 1, true,
 				HeartbeatMode.FRAME, HeartbeatSettings.DEFAULT_PING_TEXT, HeartbeatSettings.DEFAULT_PONG_TEXT);
 		return new ServerSettings(heartbeat, new ServerSettings.AppHeartbeat(false, "__rws_ping__", "__rws_pong__"),

@@ -547,7 +547,7 @@ public final class RedisResumeStore implements ResumeStore {
 
 	// Lettuce's reactive eval emits an array's elements one by one, or the array as one element.
 	@SuppressWarnings("unchecked")
-	private static List<Object> flatten(@Nullable List<Object> result) {
+	static List<Object> flatten(@Nullable List<Object> result) {
 		if (result == null || result.isEmpty()) {
 			throw new IllegalStateException("An empty answer from Redis");
 		}

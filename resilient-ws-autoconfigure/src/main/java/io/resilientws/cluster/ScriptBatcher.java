@@ -86,7 +86,7 @@ final class ScriptBatcher {
 		if (number == null) {
 			throw new IllegalArgumentException("Not a script of this batcher");
 		}
-		Call call = new Call(number, keys, keysAndArguments, new CompletableFuture<>());
+		Call call = Call.of(number, keys, keysAndArguments);
 		boolean send;
 		synchronized (this.lock) {
 			this.waiting.add(call);
@@ -183,16 +183,23 @@ final class ScriptBatcher {
 	}
 
 	private static void complete(List<Call> batch, @Nullable List<Object> answers, @Nullable Throwable failure) {
-		List<?> each = (answers != null && answers.size() == 1 && answers.get(0) instanceof List<?> only) ? only
-				: answers;
+		List<Object> each = List.of();
+		if (failure == null) {
+			try {
+				each = RedisResumeStore.flatten(answers);
+			}
+			catch (IllegalStateException empty) {
+				failure = empty;
+			}
+		}
 		for (int i = 0; i < batch.size(); i++) {
 			CompletableFuture<Long> done = batch.get(i).done();
 			if (failure != null) {
 				done.completeExceptionally(failure);
 			}
-			else if (each == null || i >= each.size()) {
-				done.completeExceptionally(new IllegalStateException("Redis answered a batch of " + batch.size()
-						+ " scripts with " + ((each != null) ? each.size() : 0) + " answers"));
+			else if (i >= each.size()) {
+				done.completeExceptionally(new IllegalStateException(
+						"Redis answered a batch of " + batch.size() + " scripts with " + each.size() + " answers"));
 			}
 			else if (each.get(i) instanceof Number number) {
 				done.complete(number.longValue());
@@ -234,20 +241,21 @@ final class ScriptBatcher {
 		return lua.toString();
 	}
 
-	/** One script to run: its number in the batch script, its keys and arguments, and its answer. */
-	private record Call(int number, int keys, ByteBuffer[] keysAndArguments, CompletableFuture<Long> done) {
+	/**
+	 * One script to run: its number in the batch script, its keys and arguments, and its answer; with
+	 * its weight in a batch, counted once: about one unit per three arguments (a journal append has
+	 * three per message), and its bytes.
+	 */
+	private record Call(int number, int keys, ByteBuffer[] keysAndArguments, int units, int bytes,
+			CompletableFuture<Long> done) {
 
-		/** About one per three arguments: a journal append has three per message. */
-		int units() {
-			return 1 + (this.keysAndArguments.length - this.keys) / 3;
-		}
-
-		int bytes() {
+		static Call of(int number, int keys, ByteBuffer[] keysAndArguments) {
 			int bytes = 0;
-			for (ByteBuffer value : this.keysAndArguments) {
+			for (ByteBuffer value : keysAndArguments) {
 				bytes += value.remaining();
 			}
-			return bytes;
+			return new Call(number, keys, keysAndArguments, 1 + (keysAndArguments.length - keys) / 3, bytes,
+					new CompletableFuture<>());
 		}
 
 	}

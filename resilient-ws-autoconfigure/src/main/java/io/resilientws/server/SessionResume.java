@@ -82,8 +82,8 @@ final class SessionResume {
 	private long resendsToDrop;
 
 	/**
-	 * The connection whose data messages count: null until the first resume (until then the session has
-	 * had one connection only), then the one the latest resume answered on. Set with the count that
+	 * The connection whose data messages count while attached: null until the first resume (until then
+	 * the session has had one connection only), then the one the latest resume answered on. Set with the count that
 	 * answer carries, under this lock: a message that the reading thread of a connection given up
 	 * brings after that answer was not counted in it, and its client sends it again on the new one.
 	 */
@@ -283,10 +283,14 @@ final class SessionResume {
 	 * @return what to do about acknowledging it, or null when it is neither counted nor handled: a resend
 	 * of one received before the latest resume (see {@link #resume(String, long, WebSocketSession)}), or a
 	 * message of a connection that a resume replaced since its reading thread found it current (the
-	 * answer did not count it, so the client sends it again)
+	 * answer did not count it, so the client sends it again), or a message of the lost connection of a
+	 * detached session
 	 */
 	synchronized @Nullable AckDecision dataReceived(WebSocketSession connection, int size) {
-		if (this.current != null && connection != this.current) {
+		if (this.state != State.ATTACHED || (this.current != null && connection != this.current)) {
+			// Detached: the lost connection's reading thread may still bring frames the container had
+			// read, after others of them were dropped (the session was ending): counting one would make
+			// the next answer count it in the place of the first one dropped.
 			return null;
 		}
 		if (this.resendsToDrop > 0) {

@@ -98,6 +98,35 @@ class ResumeWhileTheOldConnectionReadsTest {
 		assertThat(this.handler.received).as("what the handler got").containsExactly("a");
 	}
 
+	@Test
+	void aConnectionLostWhileItsFramesAreStillReadCountsNoneOfThemOnceItDroppedOne() throws Exception {
+		this.registry.start();
+		Connection first = new Connection("t1");
+		ResumeFrame.Session opened = first.open(null, 0);
+		first.receive(ResumeWire.escape("a"));
+
+		// The link froze: the heartbeat declares it dead and the server ends the connection. Frames the
+		// container had read before are still delivered: "b" is dropped, the session is ending.
+		this.scheduler.advance(Duration.ofSeconds(5));
+		await().atMost(Duration.ofSeconds(10)).until(() -> first.closedWith != null);
+		first.receive(ResumeWire.escape("b"));
+
+		// The container reports the close; the session waits detached for its client. "c", read from the
+		// same buffer after that, must not be counted either: "b" before it was not.
+		this.container.afterConnectionClosed(first, first.closedWith);
+		first.receive(ResumeWire.escape("c"));
+
+		Connection second = new Connection("t2");
+		ResumeFrame.Session resumed = second.open(opened.token(), 0);
+		assertThat(resumed.recovered()).isTrue();
+		assertThat(resumed.received()).as("the answer counts the client's messages before the first dropped").isEqualTo(1);
+		// The client sends again what the answer did not count.
+		second.receive(ResumeWire.escape("b"));
+		second.receive(ResumeWire.escape("c"));
+
+		assertThat(this.handler.received).as("what the handler got").containsExactly("a", "b", "c");
+	}
+
 	/** A small server's settings, with resume on (also used by {@link RegistryStartTest}). */
 	static ServerSettings settings() {
 		HeartbeatSettings heartbeat = new HeartbeatSettings(true, Duration.ofSeconds(1), Duration.ofSeconds(1), 1, true,
@@ -226,6 +255,8 @@ class ResumeWhileTheOldConnectionReadsTest {
 
 		private volatile boolean closed;
 
+		volatile @Nullable CloseStatus closedWith;
+
 		Connection(String id) {
 			super(id, URI.create("ws://localhost/chat?" + ResumeWire.QUERY_PARAMETER + "=" + ResumeWire.VERSION));
 		}
@@ -270,6 +301,7 @@ class ResumeWhileTheOldConnectionReadsTest {
 
 		@Override
 		public void close(CloseStatus status) {
+			this.closedWith = status;
 			this.closed = true;
 		}
 

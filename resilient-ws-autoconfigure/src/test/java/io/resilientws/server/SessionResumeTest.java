@@ -18,7 +18,10 @@ import io.resilientws.testsupport.RawClient;
 import io.resilientws.testsupport.ResumeProtocolClient;
 import io.resilientws.testsupport.TcpProxy;
 import io.resilientws.testsupport.TestWebSocketServer;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -40,6 +43,22 @@ class SessionResumeTest {
 	private TestWebSocketServer server;
 
 	private ServerSessionRegistry registry;
+
+	// When the proxy cuts a link under a text write, Tomcat (11.0.22) can throw IllegalStateException
+	// ("The remote endpoint was in state [OPEN] ...") out of a worker thread: the write's completion
+	// (TextMessageSendHandler.onResult) finds the endpoint's state machine no longer writing. The
+	// connection is dead by then and a detached session's queue has let go of that write, so nothing is
+	// lost, but Awaitility fails whatever await is running when any thread throws (seen once in 60
+	// runs). What each side received is what these tests assert.
+	@BeforeAll
+	static void tomcatMayThrowOnCutLinks() {
+		Awaitility.dontCatchUncaughtExceptions();
+	}
+
+	@AfterAll
+	static void awaitilityDefaults() {
+		Awaitility.reset();
+	}
 
 	@AfterEach
 	void closeAll() throws Exception {

@@ -233,20 +233,24 @@ public final class ResumeScenario {
 	}
 
 	/**
-	 * A cluster variant's sessions are journaled only once the instance is UP in the cluster: clients
-	 * that connect before (as soon as HTTP answers) would measure a journal that refuses their sessions.
+	 * A cluster variant admits sessions once the instance is UP in the cluster and its registry has
+	 * started, a moment later: clients that connect before (as soon as HTTP answers) are refused with 503.
 	 */
 	private static void awaitClusterUp(Variant variant, ServerProcess server) {
 		if (!variant.cluster) {
 			return;
 		}
 		long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-		while (!"UP".equals(server.stats(false).get("clusterStatus"))) {
+		while (!admitting(server.stats(false))) {
 			if (System.nanoTime() > deadline) {
 				throw new IllegalStateException(variant.label + ": not UP in the cluster within 30 s");
 			}
 			EchoScenario.sleep(Duration.ofMillis(50));
 		}
+	}
+
+	private static boolean admitting(Map<String, Object> stats) {
+		return "UP".equals(stats.get("clusterStatus")) && Boolean.TRUE.equals(stats.get("admitting"));
 	}
 
 	// ---- echo ----------------------------------------------------------------------------------

@@ -280,6 +280,9 @@ public class BenchServerApp implements WebSocketConfigurer {
 				// The cluster scenario starts once every instance sees every other.
 				ClusterView cluster = this.registry.clusterView();
 				stats.put("clusterStatus", cluster.status().name());
+				// Handshakes are refused as 'starting' until the registry has started, a moment after the
+				// web server answers and, in cluster mode, after the cluster's first heartbeat.
+				stats.put("admitting", this.registry.isRunning());
 				stats.put("nodes", cluster.nodes().size());
 				stats.put("detached", this.detached.sum());
 				stats.put("resumed", this.resumed.sum());

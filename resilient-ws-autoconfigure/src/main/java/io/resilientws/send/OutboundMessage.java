@@ -5,6 +5,9 @@ import java.nio.ByteBuffer;
 import io.resilientws.resume.ResumeWire;
 import org.jspecify.annotations.Nullable;
 
+import org.springframework.web.socket.TextMessage;
+import org.springframework.web.socket.WebSocketMessage;
+
 /**
  * One queued data message: either text or binary, its size in bytes on the wire (payload only), and
  * the future its sender watches.
@@ -178,6 +181,14 @@ public final class OutboundMessage {
 	/** Payload bytes this message occupies in the send buffer (UTF-8 length for text). */
 	public long size() {
 		return this.size;
+	}
+
+	/**
+	 * The length of a received message's payload in bytes, a text's counted without encoding it: Spring's
+	 * {@code TextMessage.getPayloadLength()} encodes the whole text again on every call.
+	 */
+	public static long payloadLength(WebSocketMessage<?> message) {
+		return (message instanceof TextMessage text) ? utf8Length(text.getPayload()) : message.getPayloadLength();
 	}
 
 	/** The length of {@code text} in UTF-8 bytes, counted without encoding it. */

@@ -792,9 +792,10 @@ public final class ManagedSession extends WebSocketSessionDecorator {
 		// Every text and binary message is counted, heartbeat pings too: a flood of them shows in the meter.
 		this.statistics.messagesReceived.increment();
 		ServerSettings settings = this.registry.settings();
-		if (settings.maxMessageSize() > 0 && message.getPayloadLength() > settings.maxMessageSize()) {
+		long length = (settings.maxMessageSize() > 0) ? OutboundMessage.payloadLength(message) : 0;
+		if (length > settings.maxMessageSize()) {
 			closeForViolation(CloseCause.TOO_BIG, new CloseStatus(1009,
-					"message of " + message.getPayloadLength() + " bytes over the limit of " + settings.maxMessageSize()));
+					"message of " + length + " bytes over the limit of " + settings.maxMessageSize()));
 			return false;
 		}
 		// Application-level pings count toward the rate like any message: answering costs a write, and

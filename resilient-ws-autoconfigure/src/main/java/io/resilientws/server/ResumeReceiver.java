@@ -78,7 +78,7 @@ final class ResumeReceiver {
 				return null;
 			}
 			String payload = ((ResumeWire.Inbound.Data) inbound).text();
-			data = (payload.length() == text.getPayloadLength()) ? text : new TextMessage(payload);
+			data = (payload.length() == text.getPayload().length()) ? text : new TextMessage(payload);
 		}
 		else if (message instanceof BinaryMessage binary) {
 			ByteBuffer payload = ResumeWire.read(binary.getPayload());
@@ -88,7 +88,8 @@ final class ResumeReceiver {
 			// Pings and pongs are not data messages.
 			return message;
 		}
-		SessionResume.AckDecision decision = this.resume.dataReceived(connection, data.getPayloadLength());
+		SessionResume.AckDecision decision = this.resume.dataReceived(connection,
+				(int) Math.min(Integer.MAX_VALUE, OutboundMessage.payloadLength(data)));
 		if (decision == null) {
 			// A resend of what the handler has (after a resume on this instance in cluster mode), or a
 			// message of a replaced connection, which the client sends again on its new one.

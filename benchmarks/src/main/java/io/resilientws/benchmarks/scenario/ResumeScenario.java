@@ -1,6 +1,9 @@
 package io.resilientws.benchmarks.scenario;
 
+import java.io.IOException;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,6 +14,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 import io.resilientws.benchmarks.driver.FreezableProxy;
 import io.resilientws.benchmarks.driver.Latency;
@@ -57,7 +61,7 @@ public final class ResumeScenario {
 
 	record EchoSample(double messagesPerSecond, double p50, double p99, double cpuMicrosPerMessage,
 			double acksToClientPerThousand, double acksFromClientPerThousand, double ackCharsToClient,
-			double ackCharsFromClient, double escapeChars, RedisCost redis) {
+			double ackCharsFromClient, double escapeChars, RedisCost redis, double contextSwitchesPerMessage) {
 	}
 
 	record FanoutSample(double offered, double delivered, double p50, double p99, long missing,
@@ -264,10 +268,10 @@ public final class ResumeScenario {
 				.add(sample);
 			System.out.println(fmt("  %-26s echo %5d B x %d in flight: %9.0f msg/s  p50 %7.3f ms  p99 %7.3f ms  "
 					+ "server CPU %.2f µs/msg  A per 1000 msgs: to client %.1f, from client %.1f  Redis %.1f µs/msg, "
-					+ "%.3f script calls/msg", variant.label, size, this.inflight, sample.messagesPerSecond, sample.p50,
-					sample.p99, sample.cpuMicrosPerMessage, sample.acksToClientPerThousand,
-					sample.acksFromClientPerThousand, sample.redis.cpuMicrosPerMessage(),
-					sample.redis.scriptCallsPerMessage()));
+					+ "%.3f script calls/msg, server context switches %.2f/msg", variant.label, size, this.inflight,
+					sample.messagesPerSecond, sample.p50, sample.p99, sample.cpuMicrosPerMessage,
+					sample.acksToClientPerThousand, sample.acksFromClientPerThousand, sample.redis.cpuMicrosPerMessage(),
+					sample.redis.scriptCallsPerMessage(), sample.contextSwitchesPerMessage));
 		}
 	}
 
@@ -303,12 +307,14 @@ public final class ResumeScenario {
 			count.reset();
 			shared.resetCounters();
 			long cpuBefore = cpu(server);
+			long switchesBefore = contextSwitches(server.pid());
 			RedisMark redisBefore = redisMark(variant);
 			long start = System.nanoTime();
 			EchoScenario.sleep(duration);
 			long messages = count.sum();
 			long elapsed = System.nanoTime() - start;
 			long cpuAfter = cpu(server);
+			long switches = contextSwitches(server.pid()) - switchesBefore;
 			RedisCost redisCost = redisCost(redisBefore, messages);
 			double p50 = latency.percentileMillis(50);
 			double p99 = latency.percentileMillis(99);
@@ -318,7 +324,7 @@ public final class ResumeScenario {
 			return new EchoSample(messages * 1e9 / elapsed, p50, p99, (cpuAfter - cpuBefore) / 1000.0 / messages,
 					shared.acksReceived.sum() * 1000.0 / received, shared.acksSent.sum() * 1000.0 / sent,
 					avg(shared.ackBytesReceived, shared.acksReceived), avg(shared.ackBytesSent, shared.acksSent),
-					shared.escapeChars.sum(), redisCost);
+					shared.escapeChars.sum(), redisCost, (double) switches / messages);
 		}
 		finally {
 			running[0] = false;
@@ -359,6 +365,33 @@ public final class ResumeScenario {
 
 	private static long cpu(ServerProcess server) {
 		return ((Number) server.stats(false).get("cpuNanos")).longValue();
+	}
+
+	/**
+	 * The server process's context switches so far, voluntary and not, over its threads (Linux's
+	 * {@code /proc}; 0 elsewhere): each hand-off of a message to another thread costs a wake-up, which a
+	 * Java profiler does not see.
+	 */
+	private static long contextSwitches(long pid) {
+		long total = 0;
+		try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+			for (Path task : tasks.toList()) {
+				try {
+					for (String line : Files.readAllLines(task.resolve("status"))) {
+						if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+							total += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+						}
+					}
+				}
+				catch (IOException ex) {
+					// The thread ended meanwhile.
+				}
+			}
+		}
+		catch (IOException ex) {
+			return 0;
+		}
+		return total;
 	}
 
 	// ---- fan-out -------------------------------------------------------------------------------
@@ -625,7 +658,7 @@ public final class ResumeScenario {
 					delta(after, before, "resumeRefused"),
 					String.valueOf(after.get("refusedReasons")));
 		}
-		catch (java.io.IOException ex) {
+		catch (IOException ex) {
 			throw new IllegalStateException(ex);
 		}
 		finally {

@@ -1,8 +1,10 @@
 package io.resilientws.server;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -62,10 +64,15 @@ final class SessionJournal implements OutboundQueue.Journal {
 	/** Accepted messages the handler sent while handling, held back until it returns. */
 	private final java.util.Set<Long> held = new java.util.HashSet<>();
 
-	/** A count of handled messages to store with the next append that covers its acceptance number. */
-	private long countForAppend;
-
-	private long countForAppendAfter;
+	/**
+	 * Counts of handled messages to store with the appends of what their handling sent, by the acceptance
+	 * number of the last message sent: each append carries the highest count whose messages it completes.
+	 * Not only the last append of a round: a round of more than {@link #MAX_BATCH} messages, or one cut
+	 * where a command waits, goes in several appends, which may reach the store in separate calls. An
+	 * instance that died between them left the first appends' answers in the journal without their count
+	 * (ClusterJarIT: the next instance asked the client for 60 messages again, and answered them twice).
+	 */
+	private final TreeMap<Long, Long> countsForAppends = new TreeMap<>();
 
 	/** Every message up to this acceptance number has been appended. */
 	private long issuedThrough;
@@ -132,13 +139,14 @@ final class SessionJournal implements OutboundQueue.Journal {
 		HANDLING.remove();
 		boolean carried;
 		synchronized (this.lock) {
-			// With what the handler sent, if it sent anything to its own session (else on its own).
+			// With what the handler sent, if it sent anything to its own session (else on its own): in the
+			// append of the last message it sent. Messages other threads had sent meanwhile (up to seq) are
+			// not its answers, and may go in a later append.
 			carried = !this.held.isEmpty();
-			this.held.clear();
-			if (carried && count > this.countForAppend) {
-				this.countForAppend = count;
-				this.countForAppendAfter = Math.max(this.countForAppendAfter, seq);
+			if (carried) {
+				this.countsForAppends.merge(Collections.max(this.held), count, Math::max);
 			}
+			this.held.clear();
 		}
 		if (carried) {
 			issue();
@@ -302,14 +310,12 @@ final class SessionJournal implements OutboundQueue.Journal {
 		}
 	}
 
-	// Called under the lock, for an append just collected: the count it carries, if it covers its messages.
+	// Called under the lock, for an append just collected (through issuedThrough): the highest count whose
+	// handling sent nothing after it, or -1.
 	private long countCarried() {
-		if (this.countForAppend == 0 || this.countForAppendAfter > this.issuedThrough) {
-			return -1;
-		}
-		long count = this.countForAppend;
-		this.countForAppend = 0;
-		this.countForAppendAfter = 0;
+		NavigableMap<Long, Long> covered = this.countsForAppends.headMap(this.issuedThrough, true);
+		long count = covered.values().stream().mapToLong(Long::longValue).max().orElse(-1);
+		covered.clear();
 		return count;
 	}
 

@@ -61,6 +61,12 @@ public final class ResumeProtocolClient implements AutoCloseable {
 
 	private @Nullable CompletableFuture<ResumeFrame.Session> answer;
 
+	/**
+	 * The listener of the latest connection attempt: an earlier attempt was given up, and whatever still
+	 * comes on it (its answer too) is not taken.
+	 */
+	private @Nullable Listener attempt;
+
 	/** Opens a new session at {@code url} (without the query parameter, which this adds). */
 	public static ResumeProtocolClient open(String url) {
 		ResumeProtocolClient client = new ResumeProtocolClient();
@@ -97,8 +103,15 @@ public final class ResumeProtocolClient implements AutoCloseable {
 		Listener listener = new Listener(resume);
 		// A client resumes once it has given up its connection: nothing more goes out on that one.
 		abandon();
+		Listener previous;
 		synchronized (this) {
 			this.answer = answered;
+			previous = this.attempt;
+			this.attempt = listener;
+		}
+		// So is an earlier attempt that has had no answer yet (its caller stopped waiting and tries again).
+		if (previous != null) {
+			previous.giveUp();
 		}
 		String separator = url.contains("?") ? "&" : "?";
 		HttpClient.newHttpClient()
@@ -201,9 +214,17 @@ public final class ResumeProtocolClient implements AutoCloseable {
 		});
 	}
 
-	private void answered(WebSocket webSocket, ResumeFrame.Session session) {
+	private void answered(WebSocket webSocket, Listener listener, ResumeFrame.Session session) {
 		CompletableFuture<ResumeFrame.Session> waiting;
 		synchronized (this) {
+			if (listener != this.attempt) {
+				// An answer on an attempt given up, after the next R went out counting what the client had
+				// then: taken, it would make this connection the client's again and count its messages, which
+				// the next answer's replay then brings a second time.
+				webSocket.abort();
+				return;
+			}
+			listener.answered = true;
 			this.token = session.token();
 			if (session.recovered()) {
 				// The server has `received` of ours: the rest is written again, in order.
@@ -251,11 +272,16 @@ public final class ResumeProtocolClient implements AutoCloseable {
 	@Override
 	public void close() {
 		WebSocket current;
+		Listener attempting;
 		synchronized (this) {
 			current = this.connection;
+			attempting = this.attempt;
 		}
 		if (current != null) {
 			current.abort();
+		}
+		if (attempting != null) {
+			attempting.giveUp();
 		}
 		this.writes.shutdownNow();
 	}
@@ -268,8 +294,30 @@ public final class ResumeProtocolClient implements AutoCloseable {
 
 		private boolean greeted;
 
+		private volatile @Nullable WebSocket webSocket;
+
+		/** Whether this attempt's answer was taken: its connection is then the client's to abandon or close. */
+		private volatile boolean answered;
+
 		Listener(boolean resume) {
 			this.resume = resume;
+		}
+
+		@Override
+		public void onOpen(WebSocket webSocket) {
+			this.webSocket = webSocket;
+			webSocket.request(1);
+		}
+
+		/**
+		 * A later attempt replaces this one: its connection is dropped unless its answer was taken (that one
+		 * is the client's connection, which abandon() gave up). One not open yet drops itself at its greeting.
+		 */
+		void giveUp() {
+			WebSocket current = this.webSocket;
+			if (current != null && !this.answered) {
+				current.abort();
+			}
 		}
 
 		@Override
@@ -294,6 +342,10 @@ public final class ResumeProtocolClient implements AutoCloseable {
 				this.greeted = true;
 				String reply;
 				synchronized (ResumeProtocolClient.this) {
+					if (ResumeProtocolClient.this.attempt != this) {
+						webSocket.abort();
+						return;
+					}
 					reply = (this.resume && ResumeProtocolClient.this.token != null)
 							? ResumeWire.write(new ResumeFrame.Resume(ResumeProtocolClient.this.token,
 									ResumeProtocolClient.this.received.size()))
@@ -306,7 +358,7 @@ public final class ResumeProtocolClient implements AutoCloseable {
 				dataReceived(webSocket, data.text());
 			}
 			else if (((ResumeWire.Inbound.Control) inbound).frame() instanceof ResumeFrame.Session session) {
-				answered(webSocket, session);
+				answered(webSocket, this, session);
 			}
 			else if (((ResumeWire.Inbound.Control) inbound).frame() instanceof ResumeFrame.Ack ack) {
 				synchronized (ResumeProtocolClient.this) {

@@ -55,8 +55,18 @@ class ClusterJarIT {
 					"--resilient-ws.cluster.request-timeout=2s",
 					"--resilient-ws.client.connections.ticker.auto-startup=false")))
 			.toList();
+		// Each that started is closed after the test, also when another did not start.
+		RuntimeException notStarted = null;
 		for (CompletableFuture<SampleJar> instance : starting) {
-			this.instances.add(this.closer.add(instance.join()));
+			try {
+				this.instances.add(this.closer.add(instance.join()));
+			}
+			catch (RuntimeException ex) {
+				notStarted = (notStarted != null) ? notStarted : ex;
+			}
+		}
+		if (notStarted != null) {
+			throw notStarted;
 		}
 		for (SampleJar instance : this.instances) {
 			await().atMost(Duration.ofSeconds(20))

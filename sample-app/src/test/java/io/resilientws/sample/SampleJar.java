@@ -58,7 +58,14 @@ final class SampleJar implements AutoCloseable {
 				.redirectOutput(log.toFile())
 				.start();
 			SampleJar sample = new SampleJar(process, port, log);
-			sample.awaitReady();
+			try {
+				sample.awaitReady();
+			}
+			catch (RuntimeException ex) {
+				// Nobody holds it to close it: a jar left running after its test loads the machine for the next.
+				sample.close();
+				throw ex;
+			}
 			return sample;
 		}
 		catch (IOException ex) {

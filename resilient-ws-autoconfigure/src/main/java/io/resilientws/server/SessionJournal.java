@@ -314,7 +314,7 @@ final class SessionJournal implements OutboundQueue.Journal {
 	// handling sent nothing after it, or -1.
 	private long countCarried() {
 		NavigableMap<Long, Long> covered = this.countsForAppends.headMap(this.issuedThrough, true);
-		long count = covered.values().stream().mapToLong(Long::longValue).max().orElse(-1);
+		long count = covered.isEmpty() ? -1 : Collections.max(covered.values());
 		covered.clear();
 		return count;
 	}

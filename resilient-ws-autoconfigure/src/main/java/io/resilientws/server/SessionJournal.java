@@ -267,10 +267,13 @@ final class SessionJournal implements OutboundQueue.Journal {
 		issue();
 	}
 
-	// At most one issue waits on the pool at a time: it takes whatever is ready when it runs.
+	// At most one issue waits on the pool at a time: it takes whatever is ready when it runs. None is
+	// scheduled when nothing is ready: every change that makes a command ready calls this again. (While an
+	// append was on its way, each client message handled meanwhile woke a pool thread that found nothing
+	// to do: about one thread hand-off per echoed message, BENCHMARKS §21.)
 	private void issue() {
 		synchronized (this.lock) {
-			if (this.issueScheduled) {
+			if (this.issueScheduled || !somethingReady()) {
 				return;
 			}
 			this.issueScheduled = true;
@@ -283,6 +286,13 @@ final class SessionJournal implements OutboundQueue.Journal {
 			}
 			ready.forEach(Runnable::run);
 		});
+	}
+
+	// Called under the lock: whether collectReady would collect anything now.
+	private boolean somethingReady() {
+		long next = this.issuedThrough + 1;
+		return (!this.afterwards.isEmpty() && this.afterwards.firstKey() <= this.issuedThrough)
+				|| (this.appendsInFlight == 0 && this.appends.containsKey(next) && !this.held.contains(next));
 	}
 
 	// Called under the lock: the appends that are next in order, in batches, each batch followed by what

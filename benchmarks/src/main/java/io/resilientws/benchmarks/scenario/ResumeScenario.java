@@ -2,8 +2,6 @@ package io.resilientws.benchmarks.scenario;
 
 import java.io.IOException;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -14,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
-import java.util.stream.Stream;
+import java.util.stream.Collectors;
 
 import io.resilientws.benchmarks.driver.FreezableProxy;
 import io.resilientws.benchmarks.driver.Latency;
@@ -24,6 +22,7 @@ import io.resilientws.benchmarks.driver.RedisProcess;
 import io.resilientws.benchmarks.driver.ResumingClient;
 import io.resilientws.benchmarks.driver.ServerProcess;
 import io.resilientws.benchmarks.driver.ServerProcess.Kind;
+import io.resilientws.benchmarks.driver.ThreadCpu;
 import io.resilientws.benchmarks.report.Results;
 
 import org.jspecify.annotations.Nullable;
@@ -52,7 +51,8 @@ import static io.resilientws.benchmarks.report.Results.fmt;
  * --warmup=2 --measure=5 --sessions=1000 --rates=5,10,20,40 --step=6 --size=1024 --storm-clients=2000
  * --storm-rate=5 --storm-size=256 --storm-seconds=40 --cut-after=6 --cluster=false}. With {@code --cluster=true}
  * both resilient-ws servers run in cluster mode on a redis-server the scenario starts, so that resume on
- * journals every message in Redis (docs/RESUME-PROTOCOL.md §7); the storm part does not apply there.
+ * journals every message in Redis (docs/RESUME-PROTOCOL.md §7); the storm part does not apply there, and
+ * the warm-up and measured windows default to 20 s and 10 s.
  */
 public final class ResumeScenario {
 
@@ -61,7 +61,8 @@ public final class ResumeScenario {
 
 	record EchoSample(double messagesPerSecond, double p50, double p99, double cpuMicrosPerMessage,
 			double acksToClientPerThousand, double acksFromClientPerThousand, double ackCharsToClient,
-			double ackCharsFromClient, double escapeChars, RedisCost redis, double contextSwitchesPerMessage) {
+			double ackCharsFromClient, double escapeChars, RedisCost redis, double contextSwitchesPerMessage,
+			String threadCpu) {
 	}
 
 	record FanoutSample(double offered, double delivered, double p50, double p99, long missing,
@@ -154,8 +155,7 @@ public final class ResumeScenario {
 		this.connections = Integer.parseInt(options.getOrDefault("connections", "4"));
 		this.inflight = Integer.parseInt(options.getOrDefault("inflight", "100"));
 		this.sizes = EchoScenario.ints(options.getOrDefault("sizes", "64,1024"));
-		this.warmup = Duration.ofSeconds(Long.parseLong(options.getOrDefault("warmup", "2")));
-		this.measure = Duration.ofSeconds(Long.parseLong(options.getOrDefault("measure", "5")));
+
 		this.sessions = Integer.parseInt(options.getOrDefault("sessions", "1000"));
 		this.rates = EchoScenario.ints(options.getOrDefault("rates", "5,10,20,40"));
 		this.step = Duration.ofSeconds(Long.parseLong(options.getOrDefault("step", "6")));
@@ -166,6 +166,10 @@ public final class ResumeScenario {
 		this.stormFor = Duration.ofSeconds(Long.parseLong(options.getOrDefault("storm-seconds", "40")));
 		this.cutAfter = Duration.ofSeconds(Long.parseLong(options.getOrDefault("cut-after", "6")));
 		this.cluster = Boolean.parseBoolean(options.getOrDefault("cluster", "false"));
+		// The journal's code paths take longer to compile: with 2 s of warm-up the cluster servers were
+		// still compiling, which overstated resume's cost by half (BENCHMARKS §20).
+		this.warmup = Duration.ofSeconds(Long.parseLong(options.getOrDefault("warmup", this.cluster ? "20" : "2")));
+		this.measure = Duration.ofSeconds(Long.parseLong(options.getOrDefault("measure", this.cluster ? "10" : "5")));
 		this.variants = this.cluster ? List.of(PLAIN, CLUSTER_OFF, CLUSTER_ON) : List.of(PLAIN, OFF, ON);
 		this.off = this.cluster ? CLUSTER_OFF : OFF;
 		this.on = this.cluster ? CLUSTER_ON : ON;
@@ -272,7 +276,15 @@ public final class ResumeScenario {
 					sample.messagesPerSecond, sample.p50, sample.p99, sample.cpuMicrosPerMessage,
 					sample.acksToClientPerThousand, sample.acksFromClientPerThousand, sample.redis.cpuMicrosPerMessage(),
 					sample.redis.scriptCallsPerMessage(), sample.contextSwitchesPerMessage));
+			System.out.println("    server CPU µs/msg by thread group: " + sample.threadCpu);
 		}
+	}
+
+	// The thread groups that used the most CPU, in µs per message (a tick is 10 ms).
+	private static String perMessage(Map<String, Long> ticksByGroup, long messages) {
+		return ticksByGroup.entrySet().stream().limit(6)
+			.map((group) -> fmt("%s %.1f", group.getKey(), group.getValue() * 10_000.0 / Math.max(1, messages)))
+			.collect(Collectors.joining(", "));
 	}
 
 	private EchoSample echoOnce(Variant variant, ServerProcess server, int size, Duration duration, boolean warmupOnly) {
@@ -307,14 +319,16 @@ public final class ResumeScenario {
 			count.reset();
 			shared.resetCounters();
 			long cpuBefore = cpu(server);
-			long switchesBefore = contextSwitches(server.pid());
+			long switchesBefore = ProcessCost.of(server.pid()).contextSwitches();
+			ThreadCpu threadsBefore = ThreadCpu.of(server.pid());
 			RedisMark redisBefore = redisMark(variant);
 			long start = System.nanoTime();
 			EchoScenario.sleep(duration);
 			long messages = count.sum();
 			long elapsed = System.nanoTime() - start;
 			long cpuAfter = cpu(server);
-			long switches = contextSwitches(server.pid()) - switchesBefore;
+			long switches = ProcessCost.of(server.pid()).contextSwitches() - switchesBefore;
+			Map<String, Long> threadTicks = ThreadCpu.of(server.pid()).since(threadsBefore);
 			RedisCost redisCost = redisCost(redisBefore, messages);
 			double p50 = latency.percentileMillis(50);
 			double p99 = latency.percentileMillis(99);
@@ -324,7 +338,7 @@ public final class ResumeScenario {
 			return new EchoSample(messages * 1e9 / elapsed, p50, p99, (cpuAfter - cpuBefore) / 1000.0 / messages,
 					shared.acksReceived.sum() * 1000.0 / received, shared.acksSent.sum() * 1000.0 / sent,
 					avg(shared.ackBytesReceived, shared.acksReceived), avg(shared.ackBytesSent, shared.acksSent),
-					shared.escapeChars.sum(), redisCost, (double) switches / messages);
+					shared.escapeChars.sum(), redisCost, (double) switches / messages, perMessage(threadTicks, messages));
 		}
 		finally {
 			running[0] = false;
@@ -367,32 +381,6 @@ public final class ResumeScenario {
 		return ((Number) server.stats(false).get("cpuNanos")).longValue();
 	}
 
-	/**
-	 * The server process's context switches so far, voluntary and not, over its threads (Linux's
-	 * {@code /proc}; 0 elsewhere): each hand-off of a message to another thread costs a wake-up, which a
-	 * Java profiler does not see.
-	 */
-	private static long contextSwitches(long pid) {
-		long total = 0;
-		try (Stream<Path> tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
-			for (Path task : tasks.toList()) {
-				try {
-					for (String line : Files.readAllLines(task.resolve("status"))) {
-						if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
-							total += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
-						}
-					}
-				}
-				catch (IOException ex) {
-					// The thread ended meanwhile.
-				}
-			}
-		}
-		catch (IOException ex) {
-			return 0;
-		}
-		return total;
-	}
 
 	// ---- fan-out -------------------------------------------------------------------------------
 

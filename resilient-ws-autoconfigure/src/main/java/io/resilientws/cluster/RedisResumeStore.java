@@ -53,163 +53,9 @@ public final class RedisResumeStore implements ResumeStore {
 	/** How long a takeover waits for a session being handed over, or held by a node that just died. */
 	private static final Duration HELD_POLL = Duration.ofMillis(50);
 
-	// KEYS: hash, token key, publication log. ARGV: me, endpoint, principal, token hash, session id, ttl ms.
-	// The watermark starts at the log's newest entry: what was published before is not the session's.
-	private static final String START = """
-			redis.call('DEL', KEYS[1])
-			local top = redis.call('XREVRANGE', KEYS[3], '+', '-', 'COUNT', 1)
-			redis.call('HSET', KEYS[1], 'h', ARGV[1], 'ep', ARGV[2], 'pr', ARGV[3], 'tk', ARGV[4], 'tu', '',
-			  'c', 0, 's', 0, 'a', 0, 'dr', 0, 'b', 0, 'w', top[1] and top[1][1] or '0-0', 'po', '', 'pp', '')
-			redis.call('PEXPIRE', KEYS[1], ARGV[6])
-			redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
-			return 1""";
-
-	// KEYS: hash, stream. ARGV: me, ttl ms, broken, handled count (-1: none), the newest publication log id
-	// among the messages ('' for none; the batch holds them in log order), then seq, kind, payload of each
-	// message.
-	private static final String APPEND = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'c')) then
-			  redis.call('HSET', KEYS[1], 'c', ARGV[4])
-			end
-			if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'w', ARGV[5]) end
-			for i = 6, #ARGV, 3 do
-			  redis.call('XADD', KEYS[2], '0-' .. ARGV[i], 'k', ARGV[i + 1], 'p', ARGV[i + 2])
-			end
-			redis.call('HSET', KEYS[1], 's', ARGV[#ARGV - 2])
-			if ARGV[3] == '1' then redis.call('HSET', KEYS[1], 'b', 1) end
-			if redis.call('PTTL', KEYS[2]) < 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
-			return 1""";
-
-	// KEYS: hash, stream. ARGV: me, seq.
-	private static final String DROPPED = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			redis.call('XDEL', KEYS[2], '0-' .. ARGV[2])
-			return 1""";
-
-	// KEYS: hash. ARGV: me, client count.
-	private static final String RECEIVED = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
-			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
-			end
-			return 1""";
-
-	// KEYS: hash, stream. ARGV: me, acknowledged count, the acceptance number of the last acknowledged.
-	private static final String ACKNOWLEDGED = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			if tonumber(redis.call('HGET', KEYS[1], 'a')) < tonumber(ARGV[2]) then
-			  redis.call('HSET', KEYS[1], 'a', ARGV[2])
-			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(ARGV[3]) + 1))
-			end
-			return 1""";
-
-	// KEYS: hash, new token key. ARGV: me, token hash, unconfirmed token hash, session id, ttl ms.
-	private static final String TOKENS = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			redis.call('HSET', KEYS[1], 'tk', ARGV[2], 'tu', ARGV[3])
-			redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
-			return 1""";
-
-	// KEYS: hash. ARGV: me.
-	private static final String BROKEN = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			redis.call('HSET', KEYS[1], 'b', 1)
-			return 1""";
-
-	// KEYS: hash. ARGV: me. Redis's own clock, the one the takeover compares with.
-	private static final String HANDING_OVER = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			local t = redis.call('TIME')
-			redis.call('HSET', KEYS[1], 'dr', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-			return 1""";
-
-	// KEYS: hash. ARGV: me, client count.
-	private static final String RELEASE = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
-			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
-			end
-			redis.call('HSET', KEYS[1], 'h', '', 'dr', 0, 'pp', ARGV[1])
-			return 1""";
-
-	// KEYS: hash, stream. ARGV: me.
-	private static final String END = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			redis.call('DEL', KEYS[1], KEYS[2])
-			return 1""";
-
-	// KEYS: hash, stream, new token key, the publication log's trimmed mark.
-	// ARGV: presented token hash, me, endpoint, principal, received, new token hash, session id, ttl ms,
-	// hand-over grace ms, then the live node ids.
-	// Returns a flat array: status, and when taken the client count and the last acceptance number, then
-	// acceptance number, kind and payload of each message the client lacks. Keeps, for the read of the
-	// publication log that follows, which instance held the session before ('xp') and up to which log id
-	// that instance's own publications reached it ('xo', empty: all of them did, or died with it).
-	private static final String TAKE_OVER = PublicationLog.NEWER + """
-			if redis.call('EXISTS', KEYS[1]) == 0 then return {'unknown'} end
-			local f = redis.call('HMGET', KEYS[1], 'ep', 'pr', 'tk', 'tu', 'h', 'dr', 'c', 's', 'a', 'b', 'w', 'po', 'pp')
-			if ARGV[1] ~= f[3] and ARGV[1] ~= f[4] then return {'reused'} end
-			if f[1] ~= ARGV[3] then return {'endpoint'} end
-			if f[2] ~= ARGV[4] then return {'principal'} end
-			if f[10] == '1' then return {'overflow'} end
-			local trimmed = redis.call('GET', KEYS[4])
-			if trimmed and f[11] and newer(trimmed, f[11]) then return {'overflow'} end
-			local holder = f[5]
-			if holder ~= '' and holder ~= ARGV[2] then
-			  for i = 10, #ARGV do
-			    if ARGV[i] == holder then return {'held', holder} end
-			  end
-			  if f[6] ~= '0' then
-			    local t = redis.call('TIME')
-			    local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-			    if now - tonumber(f[6]) < tonumber(ARGV[9]) then return {'held'} end
-			  end
-			end
-			local received = tonumber(ARGV[5])
-			local acknowledged = tonumber(f[9])
-			if received < acknowledged then return {'invalid'} end
-			local entries = redis.call('XRANGE', KEYS[2], '-', '+')
-			local has = received - acknowledged
-			if has > #entries then return {'overflow'} end
-			local previous = (holder ~= '' and holder) or f[13] or ''
-			redis.call('HSET', KEYS[1], 'h', ARGV[2], 'dr', 0, 'tk', ARGV[6], 'tu', ARGV[1], 'a', received,
-			  'xp', previous, 'xo', f[12] or '', 'po', '')
-			if has > 0 then
-			  local last = entries[has][1]
-			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(string.sub(last, 3)) + 1))
-			end
-			redis.call('SET', KEYS[3], ARGV[7], 'PX', ARGV[8])
-			redis.call('PEXPIRE', KEYS[1], ARGV[8])
-			local out = {'taken', f[7], f[8]}
-			for i = has + 1, #entries do
-			  local entry = entries[i]
-			  local fields = entry[2]
-			  local kind, payload = '', ''
-			  for i = 1, #fields, 2 do
-			    if fields[i] == 'k' then kind = fields[i + 1] elseif fields[i] == 'p' then payload = fields[i + 1] end
-			  end
-			  out[#out + 1] = string.sub(entry[1], 3)
-			  out[#out + 1] = kind
-			  out[#out + 1] = payload
-			end
-			return out""";
-
-	// KEYS: hash, stream, token key. ARGV: ttl ms.
-	private static final String REFRESH = """
-			redis.call('PEXPIRE', KEYS[1], ARGV[1])
-			redis.call('PEXPIRE', KEYS[2], ARGV[1])
-			redis.call('PEXPIRE', KEYS[3], ARGV[1])
-			return 1""";
-
-	/** What the holder writes, in the order it writes: run by {@link ScriptBatcher}, many to one call. */
-	private static final List<String> BATCHED = List.of(START, APPEND, DROPPED, RECEIVED, ACKNOWLEDGED, TOKENS,
-			BROKEN, HANDING_OVER, RELEASE, END);
-
-	private static final String BATCH = ScriptBatcher.batchScript(BATCHED);
-
 	/** Every script this store runs by its SHA-1 (the takeover's runs as it is: it is rare). */
-	private static final Map<String, String> SHAS = Stream.concat(Stream.of(BATCH, BROKEN, REFRESH),
+	private static final Map<String, String> SHAS = Stream
+		.concat(Stream.of(ResumeScripts.BATCH, ResumeScripts.BROKEN, ResumeScripts.REFRESH),
 			PublicationLog.scripts().stream())
 		.collect(Collectors.toUnmodifiableMap((script) -> script, RedisResumeStore::sha1));
 
@@ -239,8 +85,8 @@ public final class RedisResumeStore implements ResumeStore {
 		this.fanout = fanout;
 		this.prefix = prefix;
 		this.log = log;
-		this.writes = new ScriptBatcher(BATCHED, SHAS.get(BATCH), fanout::liveConnection, fanout.requestTimeout(),
-				pool);
+		this.writes = new ScriptBatcher(ResumeScripts.BATCHED, SHAS.get(ResumeScripts.BATCH), fanout::liveConnection,
+				fanout.requestTimeout(), pool);
 	}
 
 	@Override
@@ -304,7 +150,7 @@ public final class RedisResumeStore implements ResumeStore {
 	public void started(String sessionId, String endpoint, @Nullable String principal, String token) {
 		String tokenHash = tokenHash(token);
 		this.held.put(sessionId, tokenHash);
-		run(START, 3, hash(sessionId), tokenKey(tokenHash), this.log.key(), arg(me()), arg(endpoint),
+		run(ResumeScripts.START, 3, hash(sessionId), tokenKey(tokenHash), this.log.key(), arg(me()), arg(endpoint),
 				arg((principal != null) ? principal : ""), arg(tokenHash), arg(sessionId), arg(ttlMillis()))
 			.whenComplete((ignored, failure) -> {
 				if (failure != null) {
@@ -342,7 +188,7 @@ public final class RedisResumeStore implements ResumeStore {
 			arguments.add(arg(message.isText() ? "t" : "b"));
 			arguments.add(message.isText() ? RedisKeys.bytes(message.text()) : message.binary());
 		}
-		return this.writes.run(APPEND, 2, arguments.toArray(ByteBuffer[]::new)).thenApply((result) -> {
+		return this.writes.run(ResumeScripts.APPEND, 2, arguments.toArray(ByteBuffer[]::new)).thenApply((result) -> {
 			if (!Long.valueOf(1).equals(result)) {
 				throw new IllegalStateException("this instance does not hold the session");
 			}
@@ -364,12 +210,13 @@ public final class RedisResumeStore implements ResumeStore {
 
 	@Override
 	public void dropped(String sessionId, long seq) {
-		fireAndForget(DROPPED, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(seq)));
+		fireAndForget(ResumeScripts.DROPPED, 2, hash(sessionId), stream(sessionId), arg(me()),
+				arg(Long.toString(seq)));
 	}
 
 	@Override
 	public CompletableFuture<?> received(String sessionId, long clientCount) {
-		return run(RECEIVED, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)))
+		return run(ResumeScripts.RECEIVED, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)))
 			.whenComplete((ignored, failure) -> {
 				if (failure != null) {
 					notStored(sessionId, failure);
@@ -379,26 +226,26 @@ public final class RedisResumeStore implements ResumeStore {
 
 	@Override
 	public void acknowledged(String sessionId, long count, long seq) {
-		fireAndForget(ACKNOWLEDGED, 2, hash(sessionId), stream(sessionId), arg(me()), arg(Long.toString(count)),
-				arg(Long.toString(seq)));
+		fireAndForget(ResumeScripts.ACKNOWLEDGED, 2, hash(sessionId), stream(sessionId), arg(me()),
+				arg(Long.toString(count)), arg(Long.toString(seq)));
 	}
 
 	@Override
 	public void tokens(String sessionId, String token, @Nullable String unconfirmed) {
 		String tokenHash = tokenHash(token);
 		this.held.computeIfPresent(sessionId, (id, previous) -> tokenHash);
-		fireAndForget(TOKENS, 2, hash(sessionId), tokenKey(tokenHash), arg(me()), arg(tokenHash),
+		fireAndForget(ResumeScripts.TOKENS, 2, hash(sessionId), tokenKey(tokenHash), arg(me()), arg(tokenHash),
 				arg((unconfirmed != null) ? tokenHash(unconfirmed) : ""), arg(sessionId), arg(ttlMillis()));
 	}
 
 	@Override
 	public void broken(String sessionId) {
-		fireAndForget(BROKEN, 1, hash(sessionId), arg(me()));
+		fireAndForget(ResumeScripts.BROKEN, 1, hash(sessionId), arg(me()));
 	}
 
 	@Override
 	public CompletableFuture<?> handingOver(String sessionId) {
-		return run(HANDING_OVER, 1, hash(sessionId), arg(me()));
+		return run(ResumeScripts.HANDING_OVER, 1, hash(sessionId), arg(me()));
 	}
 
 	@Override
@@ -420,14 +267,14 @@ public final class RedisResumeStore implements ResumeStore {
 	@Override
 	public CompletableFuture<?> release(String sessionId, long clientCount) {
 		this.held.remove(sessionId);
-		return run(RELEASE, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)));
+		return run(ResumeScripts.RELEASE, 1, hash(sessionId), arg(me()), arg(Long.toString(clientCount)));
 	}
 
 	@Override
 	public void ended(String sessionId) {
 		this.held.remove(sessionId);
 		this.unjournaled.remove(sessionId);
-		fireAndForget(END, 2, hash(sessionId), stream(sessionId), arg(me()));
+		fireAndForget(ResumeScripts.END, 2, hash(sessionId), stream(sessionId), arg(me()));
 	}
 
 	/**
@@ -438,14 +285,14 @@ public final class RedisResumeStore implements ResumeStore {
 		for (String script : SHAS.keySet()) {
 			connection.scriptingCommands().scriptLoad(RedisKeys.bytes(script)).block(this.fanout.requestTimeout());
 		}
-		this.unjournaled.forEach((sessionId) -> eval(connection, BROKEN, 1, hash(sessionId), arg(me()))
+		this.unjournaled.forEach((sessionId) -> eval(connection, ResumeScripts.BROKEN, 1, hash(sessionId), arg(me()))
 			.thenRun(() -> this.unjournaled.remove(sessionId)));
 		if (Duration.between(this.lastRefresh, now).compareTo(this.ttl.dividedBy(4)) < 0) {
 			return;
 		}
 		this.lastRefresh = now;
-		this.held.forEach((sessionId, tokenHash) -> eval(connection, REFRESH, 3, hash(sessionId), stream(sessionId),
-				tokenKey(tokenHash), arg(ttlMillis())).exceptionally((ignored) -> null));
+		this.held.forEach((sessionId, tokenHash) -> eval(connection, ResumeScripts.REFRESH, 3, hash(sessionId),
+				stream(sessionId), tokenKey(tokenHash), arg(ttlMillis())).exceptionally((ignored) -> null));
 	}
 
 	// ---- taking a session over ----
@@ -505,7 +352,7 @@ public final class RedisResumeStore implements ResumeStore {
 			.filter((node) -> !node.self())
 			.forEach((node) -> arguments.add(arg(node.nodeId())));
 		List<Object> result = connection.scriptingCommands()
-			.eval(RedisKeys.bytes(TAKE_OVER), ReturnType.MULTI, 4, arguments.toArray(ByteBuffer[]::new))
+			.eval(RedisKeys.bytes(ResumeScripts.TAKE_OVER), ReturnType.MULTI, 4, arguments.toArray(ByteBuffer[]::new))
 			.collectList()
 			.block(this.fanout.requestTimeout());
 		List<Object> flat = flatten(result);

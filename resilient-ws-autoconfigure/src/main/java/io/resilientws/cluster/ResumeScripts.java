@@ -9,6 +9,19 @@ import java.util.List;
  */
 final class ResumeScripts {
 
+	// What every write of the holder's starts with (KEYS[1] the session's hash, ARGV[1] this instance):
+	// an instance that lost the session (another took it over) changes nothing of it any more.
+	private static final String HELD = """
+			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+			""";
+
+	// Raises the count of client messages handled to ARGV[2], never lowers it.
+	private static final String RAISE_COUNT = """
+			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
+			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
+			end
+			""";
+
 	// KEYS: hash, token key, publication log. ARGV: me, endpoint, principal, token hash, session id, ttl ms.
 	// The watermark starts at the log's newest entry: what was published before is not the session's.
 	static final String START = """
@@ -23,8 +36,7 @@ final class ResumeScripts {
 	// KEYS: hash, stream. ARGV: me, ttl ms, broken, handled count (-1: none), the newest publication log id
 	// among the messages ('' for none; the batch holds them in log order), then seq, kind, payload of each
 	// message.
-	static final String APPEND = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String APPEND = HELD + """
 			if tonumber(ARGV[4]) > tonumber(redis.call('HGET', KEYS[1], 'c')) then
 			  redis.call('HSET', KEYS[1], 'c', ARGV[4])
 			end
@@ -38,22 +50,16 @@ final class ResumeScripts {
 			return 1""";
 
 	// KEYS: hash, stream. ARGV: me, seq.
-	static final String DROPPED = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String DROPPED = HELD + """
 			redis.call('XDEL', KEYS[2], '0-' .. ARGV[2])
 			return 1""";
 
 	// KEYS: hash. ARGV: me, client count.
-	static final String RECEIVED = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
-			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
-			end
+	static final String RECEIVED = HELD + RAISE_COUNT + """
 			return 1""";
 
 	// KEYS: hash, stream. ARGV: me, acknowledged count, the acceptance number of the last acknowledged.
-	static final String ACKNOWLEDGED = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String ACKNOWLEDGED = HELD + """
 			if tonumber(redis.call('HGET', KEYS[1], 'a')) < tonumber(ARGV[2]) then
 			  redis.call('HSET', KEYS[1], 'a', ARGV[2])
 			  redis.call('XTRIM', KEYS[2], 'MINID', '0-' .. (tonumber(ARGV[3]) + 1))
@@ -61,37 +67,29 @@ final class ResumeScripts {
 			return 1""";
 
 	// KEYS: hash, new token key. ARGV: me, token hash, unconfirmed token hash, session id, ttl ms.
-	static final String TOKENS = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String TOKENS = HELD + """
 			redis.call('HSET', KEYS[1], 'tk', ARGV[2], 'tu', ARGV[3])
 			redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 			return 1""";
 
 	// KEYS: hash. ARGV: me.
-	static final String BROKEN = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String BROKEN = HELD + """
 			redis.call('HSET', KEYS[1], 'b', 1)
 			return 1""";
 
 	// KEYS: hash. ARGV: me. Redis's own clock, the one the takeover compares with.
-	static final String HANDING_OVER = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String HANDING_OVER = HELD + """
 			local t = redis.call('TIME')
 			redis.call('HSET', KEYS[1], 'dr', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 			return 1""";
 
 	// KEYS: hash. ARGV: me, client count.
-	static final String RELEASE = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
-			if tonumber(redis.call('HGET', KEYS[1], 'c')) < tonumber(ARGV[2]) then
-			  redis.call('HSET', KEYS[1], 'c', ARGV[2])
-			end
+	static final String RELEASE = HELD + RAISE_COUNT + """
 			redis.call('HSET', KEYS[1], 'h', '', 'dr', 0, 'pp', ARGV[1])
 			return 1""";
 
 	// KEYS: hash, stream. ARGV: me.
-	static final String END = """
-			if redis.call('HGET', KEYS[1], 'h') ~= ARGV[1] then return 0 end
+	static final String END = HELD + """
 			redis.call('DEL', KEYS[1], KEYS[2])
 			return 1""";
 

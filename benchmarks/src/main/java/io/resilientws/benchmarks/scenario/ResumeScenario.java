@@ -155,7 +155,6 @@ public final class ResumeScenario {
 		this.connections = Integer.parseInt(options.getOrDefault("connections", "4"));
 		this.inflight = Integer.parseInt(options.getOrDefault("inflight", "100"));
 		this.sizes = EchoScenario.ints(options.getOrDefault("sizes", "64,1024"));
-
 		this.sessions = Integer.parseInt(options.getOrDefault("sessions", "1000"));
 		this.rates = EchoScenario.ints(options.getOrDefault("rates", "5,10,20,40"));
 		this.step = Duration.ofSeconds(Long.parseLong(options.getOrDefault("step", "6")));
@@ -380,7 +379,6 @@ public final class ResumeScenario {
 	private static long cpu(ServerProcess server) {
 		return ((Number) server.stats(false).get("cpuNanos")).longValue();
 	}
-
 
 	// ---- fan-out -------------------------------------------------------------------------------
 

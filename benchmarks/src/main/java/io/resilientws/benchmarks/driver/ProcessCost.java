@@ -14,7 +14,7 @@ import java.util.stream.Stream;
 public record ProcessCost(long cpuTicks, long contextSwitches) {
 
 	/** A tick of {@code /proc/<pid>/stat}'s CPU times (USER_HZ is 100 on Linux). */
-	private static final double MICROS_PER_TICK = 10_000;
+	static final double MICROS_PER_TICK = 10_000;
 
 	/** Now, for {@code pid}; zeros where there is no {@code /proc} (not Linux) or the process ended. */
 	public static ProcessCost of(long pid) {

@@ -5,7 +5,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
 /**
@@ -55,6 +57,14 @@ public final class ThreadCpu {
 			.sorted(Map.Entry.<String, Long>comparingByValue().reversed())
 			.forEach((e) -> sorted.put(e.getKey(), e.getValue()));
 		return sorted;
+	}
+
+	/** The {@code top} thread groups by CPU since {@code earlier}, each with its µs per message. */
+	public String perMessage(ThreadCpu earlier, long messages, int top) {
+		return since(earlier).entrySet().stream().limit(top)
+			.map((group) -> String.format(Locale.ROOT, "%s %.1f", group.getKey(),
+					group.getValue() * ProcessCost.MICROS_PER_TICK / Math.max(1, messages)))
+			.collect(Collectors.joining(", "));
 	}
 
 }

@@ -12,7 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 
 import io.resilientws.benchmarks.driver.FreezableProxy;
 import io.resilientws.benchmarks.driver.Latency;
@@ -279,13 +278,6 @@ public final class ResumeScenario {
 		}
 	}
 
-	// The thread groups that used the most CPU, in µs per message (a tick is 10 ms).
-	private static String perMessage(Map<String, Long> ticksByGroup, long messages) {
-		return ticksByGroup.entrySet().stream().limit(6)
-			.map((group) -> fmt("%s %.1f", group.getKey(), group.getValue() * 10_000.0 / Math.max(1, messages)))
-			.collect(Collectors.joining(", "));
-	}
-
 	private EchoSample echoOnce(Variant variant, ServerProcess server, int size, Duration duration, boolean warmupOnly) {
 		Latency latency = new Latency();
 		LongAdder count = new LongAdder();
@@ -327,7 +319,7 @@ public final class ResumeScenario {
 			long elapsed = System.nanoTime() - start;
 			long cpuAfter = cpu(server);
 			long switches = ProcessCost.of(server.pid()).contextSwitches() - switchesBefore;
-			Map<String, Long> threadTicks = ThreadCpu.of(server.pid()).since(threadsBefore);
+			String threadCpu = ThreadCpu.of(server.pid()).perMessage(threadsBefore, messages, 6);
 			RedisCost redisCost = redisCost(redisBefore, messages);
 			double p50 = latency.percentileMillis(50);
 			double p99 = latency.percentileMillis(99);
@@ -337,7 +329,7 @@ public final class ResumeScenario {
 			return new EchoSample(messages * 1e9 / elapsed, p50, p99, (cpuAfter - cpuBefore) / 1000.0 / messages,
 					shared.acksReceived.sum() * 1000.0 / received, shared.acksSent.sum() * 1000.0 / sent,
 					avg(shared.ackBytesReceived, shared.acksReceived), avg(shared.ackBytesSent, shared.acksSent),
-					shared.escapeChars.sum(), redisCost, (double) switches / messages, perMessage(threadTicks, messages));
+					shared.escapeChars.sum(), redisCost, (double) switches / messages, threadCpu);
 		}
 		finally {
 			running[0] = false;

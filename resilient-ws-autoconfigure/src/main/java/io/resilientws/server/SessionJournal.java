@@ -216,14 +216,12 @@ final class SessionJournal implements OutboundQueue.Journal {
 			seq = this.countWantedAfter;
 		}
 		after(seq, () -> this.store.received(this.sessionId, count).whenComplete((ignored, failure) -> {
-			List<CountWaiter> done = new ArrayList<>();
+			List<CountWaiter> done;
 			boolean more;
 			synchronized (this.lock) {
-				if (failure == null) {
-					this.countStored = Math.max(this.countStored, count);
-				}
-				this.countWaiters.removeIf((waiter) -> waiter.count() <= count && done.add(waiter));
-				more = this.countWanted > count;
+				done = (failure == null) ? stored(count) : waitersThrough(count);
+				// An append may have stored a higher count meanwhile.
+				more = this.countWanted > Math.max(count, this.countStored);
 				this.countInFlight = more;
 			}
 			done.forEach((waiter) -> {
@@ -342,15 +340,35 @@ final class SessionJournal implements OutboundQueue.Journal {
 				}
 			}
 			boolean lastAnswered;
+			List<CountWaiter> countsStored = List.of();
 			synchronized (this.lock) {
 				this.appendsInFlight--;
 				lastAnswered = this.appendsInFlight == 0;
+				if (failure == null && handledCount >= 0) {
+					// The store has the count it carried: an acknowledgement waiting for it goes now, and
+					// one asked for later needs no command of its own.
+					countsStored = stored(handledCount);
+				}
 			}
+			countsStored.forEach((waiter) -> waiter.stored().complete(null));
 			if (lastAnswered) {
 				// What was accepted meanwhile goes now, in one append.
 				issue();
 			}
 		});
+	}
+
+	// Called under the lock: the store has `count`. Returns the waiters it satisfies, taken off the list.
+	private List<CountWaiter> stored(long count) {
+		this.countStored = Math.max(this.countStored, count);
+		return waitersThrough(this.countStored);
+	}
+
+	// Called under the lock: the waiters for counts up to `count`, taken off the list.
+	private List<CountWaiter> waitersThrough(long count) {
+		List<CountWaiter> done = new ArrayList<>();
+		this.countWaiters.removeIf((waiter) -> waiter.count() <= count && done.add(waiter));
+		return done;
 	}
 
 	private void collectAfterwards(List<Runnable> ready) {

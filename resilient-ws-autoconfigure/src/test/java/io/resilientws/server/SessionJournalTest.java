@@ -102,6 +102,24 @@ class SessionJournalTest {
 		assertEveryPrefixHasTheCountsOfItsAnswers();
 	}
 
+	/**
+	 * An acknowledgement waits until the store has the count it acknowledges. The count went to the store
+	 * with the handler's answers; once that append is confirmed the store has it, and storing it again cost
+	 * a command and a round trip to Redis for each acknowledgement (every 64 client messages), which the
+	 * acknowledgement waited for.
+	 */
+	@Test
+	void aCountAConfirmedAppendCarriedIsNotStoredAgainForTheAcknowledgement() {
+		handle(1);
+		handle(2);
+
+		CompletableFuture<Void> stored = this.journal.handled(2, this.seq);
+
+		assertThat(stored).isCompleted();
+		assertThat(this.store.commands).as("commands").containsExactlyElementsOf(this.store.appends());
+		assertThat(this.store.appends()).extracting(Command::count).containsExactly(1L, 2L);
+	}
+
 	// The handler handles client message number `message` and answers it to its own session.
 	private void handle(long message) {
 		handling(message);
